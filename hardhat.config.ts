@@ -29,7 +29,16 @@ const config: HardhatUserConfig = {
   },
   networks: {
     hardhat: { chainId: 31337 },
-    localhost: { url: process.env.YUTRACE_RPC_URL ?? "http://127.0.0.1:8545" },
+    localhost: { url: "http://127.0.0.1:8545" },
+    // Any EVM JSON-RPC chain (Besu QBFT, FISCO BCOS in EVM mode, geth): `--network rpc`.
+    ...(process.env.YUTRACE_RPC_URL
+      ? {
+          rpc: {
+            url: process.env.YUTRACE_RPC_URL,
+            accounts: process.env.YUTRACE_DEPLOYER_KEY ? [process.env.YUTRACE_DEPLOYER_KEY] : "remote",
+          },
+        }
+      : {}),
   },
   typechain: { outDir: "typechain-types", target: "ethers-v6" },
   gasReporter: { enabled: process.env.REPORT_GAS === "true", offline: true, currency: "USD" },

@@ -73,6 +73,9 @@ interface ITraceLedger {
     error TraceLedgerOrganisationExists(bytes32 orgId);
     /// @notice `account` already signs for organisation `orgId`.
     error TraceLedgerAccountInUse(address account, bytes32 orgId);
+    /// @notice `account` was rotated away from an organisation and can never sign for one again, so
+    /// that requests it signed earlier cannot act for another organisation.
+    error TraceLedgerAccountRetired(address account);
     /// @notice No organisation has the id `orgId`.
     error TraceLedgerUnknownOrganisation(bytes32 orgId);
     /// @notice `account` does not sign for any organisation.
@@ -97,7 +100,7 @@ interface ITraceLedger {
     error TraceLedgerNotBatchProducer(bytes32 batchId, bytes32 orgId);
     /// @notice A batch lists `count` parents; at most `max` are allowed.
     error TraceLedgerTooManyParents(uint256 count, uint256 max);
-    /// @notice `parent` is listed twice, or is the batch itself.
+    /// @notice `parent` is listed twice among a batch's parents.
     error TraceLedgerDuplicateParent(bytes32 parent);
     /// @notice Input batch `parent` is `status`, and only an active batch can be an input.
     error TraceLedgerParentNotActive(bytes32 parent, BatchStatus status);
@@ -166,13 +169,16 @@ interface ITraceLedger {
     function registerOrganisation(bytes32 orgId, address account, bytes32[] calldata roles) external;
 
     /// @notice Moves organisation `orgId`, with its roles, to a new signing account (key rotation).
-    /// @dev Admin only. The previous account loses every participant role at once.
+    /// @dev Admin only. The previous account loses every participant role at once and is retired:
+    /// it can never be registered again, so its old signed requests cannot act for anyone.
     function rotateOrganisationAccount(bytes32 orgId, address account) external;
 
     // ---------------------------------------------------------------- participant writes
 
     /// @notice Suspends organisation `orgId`: from this block none of its roles work.
-    /// @dev Platform admin, or an active regulator.
+    /// @dev Platform admin, or an active regulator. Refused while paused, like every participant
+    /// write; during a pause the admin contains a compromised organisation by revoking its roles or
+    /// rotating its account.
     function suspendOrganisation(bytes32 orgId, bytes32 reasonHash) external;
 
     /// @notice `suspendOrganisation` signed by `auth.signer`.
@@ -276,9 +282,9 @@ interface ITraceLedger {
     function batchIdOf(uint64 gtin, string calldata lot) external pure returns (bytes32);
 
     /// @notice The first recalled ancestor of `batchId` found breadth-first (the batch itself excluded).
-    /// @dev Walks at most `MAX_ANCESTOR_WALK` ancestor entries (a batch reached by two paths counts
+    /// @dev Queues at most `MAX_ANCESTOR_WALK` ancestor entries (a batch reached by two paths counts
     /// twice); reverts `TraceLedgerLineageTooLarge` if the lineage is larger and no recall was found
-    /// within it. Each batch has at most `MAX_PARENTS` parents.
+    /// among the entries checked. Each batch has at most `MAX_PARENTS` parents.
     function recalledAncestor(bytes32 batchId) external view returns (bool recalled, bytes32 ancestor);
 
     /// @notice How many serials root `root` commits for batch `batchId`; zero if not committed.
@@ -303,6 +309,9 @@ interface ITraceLedger {
     function anchorCount() external view returns (uint64);
 
     /// @notice Whether `root` is anchored and `proof` proves `leaf` under it (sorted-pair Merkle tree).
+    /// @dev Like any plain Merkle proof this also accepts an inner node as `leaf`. Leaves of an anchor
+    /// are submission digests (`hashSubmission`), so a verifier must also check the organisation's
+    /// signature over the leaf; an inner node carries no such signature.
     function verifyAnchoredLeaf(bytes32 root, bytes32 leaf, bytes32[] calldata proof) external view returns (bool);
 
     /// @notice The EIP-712 digest an organisation signs for an event submission:

@@ -87,7 +87,18 @@ export async function deployLedgerFixture() {
     domain,
     chainId,
     orgIds,
-    accounts: { admin, anchorer, regulator, producer, otherProducer, inspector, logistics, retailer, outsider, relayer },
+    accounts: {
+      admin,
+      anchorer,
+      regulator,
+      producer,
+      otherProducer,
+      inspector,
+      logistics,
+      retailer,
+      outsider,
+      relayer,
+    },
   };
 }
 
