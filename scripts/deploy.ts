@@ -5,7 +5,7 @@
  *   YUTRACE_ANCHORER=0x… npm run deploy -- --network localhost
  *
  * The first signer of the network is the platform admin; YUTRACE_ANCHORER (default: the admin)
- * receives ANCHORER_ROLE. Code that needs a deployment calls `deployTraceLedger` from
+ * receives ANCHORER_ROLE. YUTRACE_DEPLOYMENTS_DIR (default: deployments/) is where the record goes. Code that needs a deployment calls `deployTraceLedger` from
  * server/chain/deploy.ts directly.
  */
 import path from "node:path";
@@ -20,7 +20,8 @@ async function main(): Promise<void> {
   const anchorer = process.env.YUTRACE_ANCHORER ?? deployer.address;
   if (!isAddress(anchorer)) throw new Error(`YUTRACE_ANCHORER "${anchorer}" is not an address`);
   const { deployment } = await deployTraceLedger(deployer, { network: hre.network.name, anchorer });
-  const file = await writeDeployment(path.join(__dirname, "..", "deployments"), deployment);
+  const dir = process.env.YUTRACE_DEPLOYMENTS_DIR ?? path.join(__dirname, "..", "deployments");
+  const file = await writeDeployment(dir, deployment);
   console.log(`TraceLedger deployed on ${deployment.network} (chain ${deployment.chainId})`);
   console.log(`  address       ${deployment.address}`);
   console.log(`  deploy block  ${deployment.deployBlock}`);
