@@ -1,0 +1,44 @@
+/**
+ * Canonical JSON (RFC 8785, JCS) and the event hash built on it (DESIGN §3): anyone holding an
+ * event body can recompute its hash byte for byte, in any language with a JCS library.
+ */
+import canonicalizeJson from "canonicalize";
+import { keccak256, toUtf8Bytes } from "ethers";
+
+/** The RFC 8785 canonical form of `value`. Throws on values JSON cannot carry (NaN, functions…). */
+export function canonicalize(value: unknown): string {
+  assertJson(value, "value");
+  const text = canonicalizeJson(value);
+  if (text === undefined) throw new TypeError("value has no JSON form");
+  return text;
+}
+
+/** Refuses anything that is not plain JSON; `undefined` members are allowed (JSON drops them). */
+function assertJson(value: unknown, path: string): void {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return;
+    case "number":
+      if (!Number.isFinite(value)) throw new TypeError(`value has no JSON form: ${path} is ${value}`);
+      return;
+    case "object":
+      if (value === null) return;
+      if (Array.isArray(value)) {
+        // An undefined element is written as null, as JSON.stringify does.
+        value.forEach((item, i) => item !== undefined && assertJson(item, `${path}[${i}]`));
+        return;
+      }
+      for (const [key, item] of Object.entries(value)) {
+        if (item !== undefined) assertJson(item, `${path}.${key}`);
+      }
+      return;
+    default:
+      throw new TypeError(`value has no JSON form: ${path} is a ${typeof value}`);
+  }
+}
+
+/** keccak256 of the canonical JSON of `value`, 0x-prefixed lower-case hex. */
+export function canonicalHash(value: unknown): string {
+  return keccak256(toUtf8Bytes(canonicalize(value)));
+}

@@ -1,0 +1,259 @@
+/**
+ * Builds and starts the whole gateway from a `Config`: store, chain (a local `hardhat node` child
+ * unless an RPC URL is given), ledger deployment or replay, indexer, anchorer, services and the
+ * HTTP server. `scripts/start.ts` and the end-to-end tests both start YuTrace through here.
+ */
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import type { Server } from "node:http";
+import path from "node:path";
+import { HDNodeWallet, JsonRpcProvider, Wallet, type BaseWallet } from "ethers";
+import pino, { type Logger } from "pino";
+
+import { Anchorer } from "./anchor/anchorer";
+import { DEMO_KEY_ENCRYPTION_KEY } from "./chain/custody";
+import { LedgerClient } from "./chain/ledger-client";
+import { startLocalNode, type LocalNode } from "./chain/local-node";
+import { deployLedgerLogged, replayTxLog, shouldReplay } from "./chain/txlog";
+import type { Config } from "./config";
+import { createApp, type Health } from "./http/app";
+import { Indexer, reindexChain } from "./index/indexer";
+import { ADMIN, findApiKey, hashApiKey, newApiKey } from "./services/api-keys";
+import { IngestService } from "./services/ingest";
+import { Queries } from "./services/queries";
+import { Registry } from "./services/registry";
+import { keys } from "./store/keys";
+import type { ApiKeyRecord, ChainIdentity } from "./store/records";
+import { Store } from "./store/store";
+
+/** Hardhat's development mnemonic: its accounts are funded on every local `hardhat node`. */
+const DEV_MNEMONIC = "test test test test test test test test test test test junk";
+
+export interface Gateway {
+  url: string;
+  config: Config;
+  store: Store;
+  ledger: LedgerClient;
+  indexer: Indexer;
+  anchorer: Anchorer;
+  registry: Registry;
+  ingest: IngestService;
+  queries: Queries;
+  logger: Logger;
+  /** The admin API key, when the gateway made it (demo mode); null when it came from configuration. */
+  demoAdminApiKey: string | null;
+  chainUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function startGateway(config: Config, options: { logger?: Logger } = {}): Promise<Gateway> {
+  const logger = options.logger ?? pino({ level: config.logLevel, redact: ["apiKey", "*.apiKey", "privateKey"] });
+  await mkdir(config.dataDir, { recursive: true });
+  const store = await Store.open(path.join(config.dataDir, "store"));
+  const cleanup: (() => Promise<void>)[] = [() => store.close()];
+  const stopAll = async () => {
+    for (const step of cleanup.reverse()) await step().catch((err) => logger.error({ err }, "stopping failed"));
+  };
+  try {
+    let node: LocalNode | null = null;
+    let chainUrl = config.rpcUrl;
+    if (!chainUrl) {
+      node = await startLocalNode({ port: config.chainPort, logFile: path.join(config.dataDir, "chain.log") });
+      cleanup.push(() => node!.stop());
+      chainUrl = node.url;
+      logger.info({ url: chainUrl, pid: node.pid }, "local hardhat node started");
+    }
+    const provider = new JsonRpcProvider(chainUrl, undefined, { staticNetwork: true, cacheTimeout: -1 });
+    cleanup.push(async () => provider.destroy());
+    const { admin, relayer } = operatorWallets(config);
+    const identity = await ledgerIdentity(config, store, provider, admin, relayer, node !== null, logger);
+
+    const ledger = await LedgerClient.connect({ provider, store, ledgerAddress: identity.ledger, admin, relayer });
+    const indexer = new Indexer({
+      store,
+      provider,
+      ledgerAddress: identity.ledger,
+      deployBlock: identity.deployBlock,
+      confirmations: config.confirmations,
+      logger,
+    });
+    indexer.start();
+    cleanup.push(() => indexer.stop());
+    const anchorer = new Anchorer({ store, chain: ledger, intervalMs: config.anchorIntervalMs, logger });
+    anchorer.start();
+    cleanup.push(() => anchorer.stop());
+
+    const kek = config.keyEncryptionKey ?? DEMO_KEY_ENCRYPTION_KEY;
+    const registry = new Registry({
+      store,
+      ledger,
+      kek,
+      indexed: (block) => indexer.syncTo(block, { timeoutMs: 30_000 }),
+    });
+    const ingest = new IngestService({
+      store,
+      domain: ledger.domain,
+      custodialSigner: (orgId) => registry.signer(orgId),
+    });
+    const queries = new Queries(store);
+    const demoAdminApiKey = await ensureAdminApiKey(config, store);
+
+    const health = async (): Promise<Health> => {
+      const chainReachable = await ledger.isReachable(1000);
+      return {
+        chainReachable,
+        indexerLag: chainReachable ? await indexer.lag().catch(() => null) : null,
+        pendingSubmissions: await anchorer.pendingCount(),
+        lastAnchoredAt: anchorer.lastAnchoredAt,
+        anchorError: anchorer.lastError,
+      };
+    };
+    const app = createApp({
+      store,
+      registry,
+      ingest,
+      queries,
+      logger,
+      publicUrl: config.publicUrl,
+      health,
+      writeRateLimit: config.writeRateLimit,
+    });
+    const server = await listen(app, config.port, config.host);
+    cleanup.push(() => closeServer(server));
+    const address = server.address();
+    const port = typeof address === "object" && address ? address.port : config.port;
+    const url = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${port}`;
+    logger.info({ url, ledger: identity.ledger, chainId: identity.chainId }, "gateway listening");
+    return {
+      url,
+      config,
+      store,
+      ledger,
+      indexer,
+      anchorer,
+      registry,
+      ingest,
+      queries,
+      logger,
+      demoAdminApiKey,
+      chainUrl,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+function operatorWallets(config: Config): { admin: BaseWallet; relayer: BaseWallet } {
+  if (config.adminKey && config.relayerKey) {
+    return { admin: new Wallet(config.adminKey), relayer: new Wallet(config.relayerKey) };
+  }
+  const account = (i: number) => HDNodeWallet.fromPhrase(DEV_MNEMONIC, undefined, `m/44'/60'/0'/0/${i}`);
+  return { admin: account(0), relayer: account(1) };
+}
+
+/**
+ * Which ledger this store belongs to. First start on a local chain: deploy (logged, so it can be
+ * replayed). Later starts: if the local chain came back empty, replay the txlog to rebuild it.
+ */
+async function ledgerIdentity(
+  config: Config,
+  store: Store,
+  provider: JsonRpcProvider,
+  admin: BaseWallet,
+  relayer: BaseWallet,
+  localChain: boolean,
+  logger: Logger,
+): Promise<ChainIdentity> {
+  const network = await provider.getNetwork();
+  const known = (await store.meta.get(keys.chain())) as ChainIdentity | undefined;
+  if (known) {
+    if (known.chainId !== network.chainId.toString()) {
+      throw new Error(`the store in ${config.dataDir} belongs to chain ${known.chainId}, not ${network.chainId}`);
+    }
+    if (localChain && (await shouldReplay(store, provider, known.ledger))) {
+      logger.info("the local chain is new: replaying the transaction log");
+      const started = Date.now();
+      const { replayed } = await replayTxLog(store, provider, {
+        onProgress: (done, total) => {
+          if (done % 500 === 0 || done === total) logger.info({ done, total }, "replaying");
+        },
+      });
+      logger.info({ replayed, ms: Date.now() - started }, "ledger rebuilt from the transaction log");
+      // Same contract, state and block numbers, but new block hashes and times: index afresh.
+      await reindexChain(store, provider, { ledgerAddress: known.ledger, deployBlock: known.deployBlock });
+    }
+    if ((await provider.getCode(known.ledger)) === "0x") {
+      throw new Error(`no TraceLedger at ${known.ledger} on ${config.rpcUrl ?? "the local chain"}`);
+    }
+    return known;
+  }
+  let ledger: string;
+  let deployBlock: number;
+  if (config.ledgerAddress !== null && config.deployBlock !== null) {
+    ledger = config.ledgerAddress;
+    deployBlock = config.deployBlock;
+  } else if (localChain || config.demo) {
+    const deployed = await deployLedgerLogged(store, provider, admin, relayer);
+    ledger = deployed.address;
+    deployBlock = deployed.deployBlock;
+    logger.info({ ledger, deployBlock }, "TraceLedger deployed");
+  } else {
+    throw new Error("set YUTRACE_LEDGER_ADDRESS and YUTRACE_DEPLOY_BLOCK (deploy with `npm run deploy`)");
+  }
+  const genesis = await provider.getBlock(0);
+  const identity: ChainIdentity = {
+    chainId: network.chainId.toString(),
+    ledger,
+    deployBlock,
+    genesisHash: genesis?.hash ?? "",
+  };
+  await store.write([Store.put(store.meta, keys.chain(), identity)], { sync: true });
+  return identity;
+}
+
+/**
+ * The platform admin's API key: from configuration, or (demo mode) made on first start and kept
+ * in `<data>/admin-api-key.txt` (mode 600) so the demo can be driven with curl.
+ */
+async function ensureAdminApiKey(config: Config, store: Store): Promise<string | null> {
+  let apiKey = config.adminApiKey;
+  let demoKey: string | null = null;
+  if (!apiKey) {
+    const file = path.join(config.dataDir, "admin-api-key.txt");
+    apiKey = await readFile(file, "utf8").then(
+      (text) => text.trim(),
+      () => null,
+    );
+    if (!apiKey || !(await findApiKey(store, apiKey))) {
+      apiKey = newApiKey();
+      await writeFile(file, apiKey + "\n", { mode: 0o600 });
+    }
+    demoKey = apiKey;
+  }
+  const record: ApiKeyRecord = { hash: hashApiKey(apiKey), orgId: ADMIN, createdAt: new Date().toISOString() };
+  if (!(await findApiKey(store, apiKey))) {
+    await store.write([Store.put(store.keys, keys.apiKey(record.hash), record)], { sync: true });
+  }
+  return demoKey;
+}
+
+async function listen(app: ReturnType<typeof createApp>, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host);
+    server.once("listening", () => resolve(server));
+    server.once("error", reject);
+    // Slow or idle clients are cut off instead of holding connections open.
+    server.requestTimeout = 30_000;
+    server.headersTimeout = 10_000;
+    server.keepAliveTimeout = 5_000;
+    server.maxConnections = 10_000;
+  });
+}
+
+async function closeServer(server: Server): Promise<void> {
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

@@ -1,0 +1,91 @@
+/**
+ * The Express app: `createApp` builds it from its parts (tests use it without a port); `main.ts`
+ * listens. Routes are thin: validation in schemas.ts, work in services/, errors in errors.ts.
+ */
+import express, { type Express } from "express";
+import helmet from "helmet";
+import { rateLimit } from "express-rate-limit";
+import type { Logger } from "pino";
+
+import type { IngestService } from "../services/ingest";
+import type { Queries } from "../services/queries";
+import type { Registry } from "../services/registry";
+import { hashApiKey } from "../services/api-keys";
+import type { Store } from "../store/store";
+import { authenticate } from "./auth";
+import { errorMiddleware, HttpError } from "./errors";
+import { openApiDocument, apiDocsPage } from "./openapi";
+import { batchRoutes } from "./routes/batches";
+import { eventRoutes } from "./routes/events";
+import { organisationRoutes } from "./routes/organisations";
+
+export interface Health {
+  chainReachable: boolean;
+  indexerLag: number | null;
+  pendingSubmissions: number;
+  lastAnchoredAt: string | null;
+  anchorError: string | null;
+}
+
+export interface AppDeps {
+  store: Store;
+  registry: Registry;
+  ingest: IngestService;
+  queries: Queries;
+  logger: Logger;
+  publicUrl: string;
+  health(): Promise<Health>;
+  /** Writes per API key per minute; default 600. */
+  writeRateLimit?: number;
+  /** Largest accepted JSON body; default 4 MB (1,000 events). */
+  bodyLimit?: string;
+  /** Most blocks the indexer may lag before /readyz says not ready; default 20. */
+  maxIndexerLag?: number;
+}
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", false);
+  app.use(helmet());
+  app.use(express.json({ limit: deps.bodyLimit ?? "4mb", strict: true }));
+
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  app.get("/readyz", async (_req, res) => {
+    const health = await deps.health();
+    const ready =
+      health.chainReachable && health.indexerLag !== null && health.indexerLag <= (deps.maxIndexerLag ?? 20);
+    res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "not_ready", ...health });
+  });
+  app.get("/api/openapi.json", (_req, res) => {
+    res.json(openApiDocument(deps.publicUrl));
+  });
+  app.get("/api/docs", (_req, res) => {
+    res.type("html").send(apiDocsPage());
+  });
+
+  const writes = rateLimit({
+    windowMs: 60_000,
+    limit: deps.writeRateLimit ?? 600,
+    standardHeaders: "draft-7",
+    legacyHeaders: false,
+    // Runs after authentication, so every request here carries a valid key: limit per key.
+    keyGenerator: (req) => hashApiKey(req.get("authorization") ?? req.get("x-api-key") ?? "anonymous"),
+    skip: (req) => req.method === "GET" || req.method === "HEAD",
+    handler: (_req, _res, next) => next(new HttpError(429, "rate_limited", "too many writes with this key; slow down")),
+  });
+
+  const api = express.Router();
+  api.use(authenticate(deps.store));
+  api.use(writes);
+  api.use(organisationRoutes(deps.registry, deps.queries));
+  api.use(batchRoutes(deps.registry, deps.queries, deps.publicUrl));
+  api.use(eventRoutes(deps.ingest, deps.queries));
+  app.use("/api/v1", api);
+
+  app.use((req, _res, next) => next(new HttpError(404, "not_found", `no route ${req.method} ${req.path}`)));
+  app.use(errorMiddleware(deps.logger));
+  return app;
+}

@@ -1,0 +1,86 @@
+/**
+ * The one error type the gateway answers with, and the one place that turns any error into a
+ * response: `{"error":{"code","message","details"}}`. No stack trace leaves the server.
+ */
+import type { ErrorRequestHandler } from "express";
+import type { Logger } from "pino";
+
+import { ChainUnavailableError, LedgerRevertError, TransactionRejectedError } from "../chain/errors";
+import { SyncAbortedError } from "../index/indexer";
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = "HttpError";
+  }
+}
+
+/** Contract custom errors by what they mean for a client. */
+const REVERT_STATUS: Record<string, [number, string]> = {
+  TraceLedgerUnknownBatch: [404, "unknown_batch"],
+  TraceLedgerUnknownProduct: [404, "unknown_product"],
+  TraceLedgerUnknownOrganisation: [404, "unknown_organisation"],
+  TraceLedgerUnknownAnchor: [404, "unknown_anchor"],
+  TraceLedgerProductExists: [409, "product_exists"],
+  TraceLedgerBatchExists: [409, "batch_exists"],
+  TraceLedgerOrganisationExists: [409, "organisation_exists"],
+  TraceLedgerAccountInUse: [409, "account_in_use"],
+  TraceLedgerSerialsExist: [409, "serials_exist"],
+  TraceLedgerAnchorExists: [409, "anchor_exists"],
+  TraceLedgerNotProductOwner: [403, "not_product_owner"],
+  TraceLedgerNotBatchProducer: [403, "not_batch_producer"],
+  TraceLedgerOrganisationSuspended: [403, "organisation_suspended"],
+  TraceLedgerNotAnOrganisation: [403, "not_an_organisation"],
+  AccessControlUnauthorizedAccount: [403, "role_not_allowed"],
+  EnforcedPause: [503, "ledger_paused"],
+};
+
+/** Maps any error to an HttpError; anything unexpected becomes a 500 without internals. */
+export function toHttpError(error: unknown): HttpError {
+  if (error instanceof HttpError) return error;
+  if (error instanceof ChainUnavailableError) {
+    return new HttpError(503, "chain_unavailable", "the ledger chain cannot be reached; try again shortly");
+  }
+  if (error instanceof TransactionRejectedError || error instanceof SyncAbortedError) {
+    return new HttpError(
+      503,
+      "chain_unavailable",
+      "the ledger chain did not take the transaction in time; try again shortly",
+    );
+  }
+  if (error instanceof LedgerRevertError) {
+    const [status, code] = REVERT_STATUS[error.errorName] ?? [422, "ledger_rejected"];
+    return new HttpError(status, code, error.message, { ledgerError: error.errorName, args: error.args });
+  }
+  const e = error as { type?: string; status?: number; expose?: boolean; message?: string };
+  if (e?.type === "entity.parse.failed")
+    return new HttpError(400, "malformed_json", "the request body is not valid JSON");
+  if (e?.type === "entity.too.large") return new HttpError(413, "body_too_large", "the request body is too large");
+  if (e?.type === "encoding.unsupported" || e?.type === "charset.unsupported") {
+    return new HttpError(415, "unsupported_encoding", e.message ?? "unsupported body encoding");
+  }
+  if (typeof e?.status === "number" && e.status >= 400 && e.status < 500 && e.expose) {
+    return new HttpError(e.status, "bad_request", e.message ?? "bad request");
+  }
+  return new HttpError(500, "internal_error", "something went wrong on our side; it has been logged");
+}
+
+export function errorMiddleware(logger: Logger): ErrorRequestHandler {
+  return (error, req, res, _next) => {
+    const httpError = toHttpError(error);
+    if (httpError.status >= 500)
+      logger.error({ err: error, method: req.method, url: req.originalUrl }, "request failed");
+    if (res.headersSent) return;
+    const body: { error: { code: string; message: string; details?: unknown } } = {
+      error: { code: httpError.code, message: httpError.message },
+    };
+    if (httpError.details !== undefined) body.error.details = httpError.details;
+    if (httpError.status === 503) res.setHeader("Retry-After", "5");
+    res.status(httpError.status).json(body);
+  };
+}

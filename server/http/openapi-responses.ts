@@ -1,0 +1,284 @@
+/**
+ * The component schemas of what the API answers with (services/queries.ts, services/registry.ts,
+ * routes/*.ts) and of the error body. Request schemas and shared helpers: openapi-schemas.ts.
+ */
+import { MAX_LINEAGE, MAX_PAGE } from "../services/queries";
+import type { OrgRecord } from "../store/records";
+import { array, hex32, membersOf, nullable, object, ref, withDescription, type Schema } from "./openapi-schemas";
+
+const CUSTODY_KINDS = membersOf<OrgRecord["custody"]>({ custodial: true, self: true });
+const isoTime = (description: string): Schema => ({ type: "string", format: "date-time", description });
+const blockNumber: Schema = { type: "integer", minimum: 0, description: "Block number on the ledger chain." };
+const txHash = hex32("Hash of the ledger transaction.");
+/** A response body that wraps one record, e.g. `{"batch": Batch}`. */
+const wrap = (field: string, schema: string): Schema => object({ [field]: ref(schema) }, [field]);
+
+const batchRecordFields: Record<string, Schema> = {
+  batchId: ref("BatchId"),
+  gtin: ref("Gtin"),
+  lot: ref("Lot"),
+  producer: withDescription(ref("OrgId"), "The producing organisation."),
+  status: ref("BatchStatus"),
+  metadataHash: hex32("keccak256 of the canonical JSON of the batch metadata, as registered on-chain."),
+  metadata: nullable(ref("BatchMetadata")),
+  parents: array(ref("BatchId"), { description: "The batches this one was made from." }),
+  registeredAt: isoTime("Block time of the registration."),
+  block: blockNumber,
+  txHash,
+  statusHistory: array(ref("StatusChange")),
+};
+const batchRecordRequired = Object.keys(batchRecordFields);
+const anchorRef = object(
+  { root: ref("Hex32"), seq: { type: "integer" }, block: blockNumber, txHash, blockTime: isoTime("Block time.") },
+  ["root", "seq", "block", "txHash", "blockTime"],
+);
+
+export const responseSchemas: Record<string, Schema> = {
+  Organisation: object(
+    {
+      orgId: ref("OrgId"),
+      name: { type: "string" },
+      uscc: ref("Uscc"),
+      district: ref("District"),
+      roles: array(ref("Role")),
+      account: withDescription(ref("Address"), "The account that signs for the organisation now."),
+      custody: {
+        type: "string",
+        enum: CUSTODY_KINDS,
+        description: "custodial: the gateway keeps its key; self: it does.",
+      },
+      suspended: { type: "boolean" },
+    },
+    ["orgId", "name", "uscc", "district", "roles", "account", "custody", "suspended"],
+    { description: "The public view of an organisation (no keys)." },
+  ),
+  ApiKey: {
+    type: "string",
+    pattern: "^ytk_[A-Za-z0-9_-]{43}$",
+    description:
+      "An API key. Shown this once: the gateway stores only its SHA-256. Issuing one revokes the previous key.",
+  },
+  ProductMetadata: object(
+    {
+      gtin: ref("Gtin"),
+      name: object({ zh: { type: "string" }, en: { type: "string" } }, ["zh"]),
+      category: ref("Category"),
+      standard: { type: "string", description: "执行标准." },
+      brand: { type: "string" },
+    },
+    ["gtin", "name", "category", "standard"],
+  ),
+  Product: object(
+    {
+      gtin: ref("Gtin"),
+      owner: withDescription(ref("OrgId"), "The producer that registered the product."),
+      metadataHash: hex32("keccak256 of the canonical JSON of the product metadata, as registered on-chain."),
+      metadata: nullable(ref("ProductMetadata")),
+      registeredAt: isoTime("Block time of the registration."),
+      block: blockNumber,
+      txHash,
+    },
+    ["gtin", "owner", "metadataHash", "metadata", "registeredAt", "block", "txHash"],
+  ),
+  BatchMetadata: object(
+    {
+      gtin: ref("Gtin"),
+      lot: ref("Lot"),
+      quantity: object({ value: { type: "number" }, unit: ref("Unit") }, ["value", "unit"]),
+      productionDate: ref("Date"),
+      expiryDate: ref("Date"),
+      facility: { type: "string" },
+      district: ref("District"),
+    },
+    ["gtin", "lot", "quantity", "productionDate"],
+  ),
+  StatusChange: object(
+    {
+      status: ref("BatchStatus"),
+      previous: ref("BatchStatus"),
+      byOrg: ref("OrgId"),
+      reasonHash: hex32("keccak256 of the reason text."),
+      block: blockNumber,
+      txHash,
+      at: isoTime("Block time of the change."),
+    },
+    ["status", "previous", "byOrg", "reasonHash", "block", "txHash", "at"],
+  ),
+  Batch: object(
+    {
+      ...batchRecordFields,
+      digitalLink: {
+        type: "string",
+        format: "uri",
+        description: "The batch's GS1 Digital Link URI on this gateway: the QR code payload and trace page.",
+      },
+    },
+    [...batchRecordRequired, "digitalLink"],
+    { description: "A batch (追溯单元) as the ledger and the indexer know it." },
+  ),
+  Custody: object(
+    {
+      batchId: ref("BatchId"),
+      custodian: withDescription(ref("OrgId"), "The organisation holding the batch now."),
+      inTransitTo: nullable(withDescription(ref("OrgId"), "Set by a shipment; only this organisation may receive.")),
+      lastEventTime: nullable(ref("EventDateTime")),
+    },
+    ["batchId", "custodian", "inTransitTo", "lastEventTime"],
+    { description: "Custody as recorded by accepted events (off-chain)." },
+  ),
+  LineageBatch: object(
+    {
+      ...batchRecordFields,
+      depth: { type: "integer", minimum: 1, description: "Steps from the root batch." },
+      custodian: nullable(ref("OrgId")),
+    },
+    [...batchRecordRequired, "depth", "custodian"],
+  ),
+  Lineage: object(
+    {
+      root: ref("BatchId"),
+      direction: { type: "string", enum: ["up", "down"] },
+      batches: array(ref("LineageBatch"), { maxItems: MAX_LINEAGE }),
+      edges: array(
+        { type: "array", prefixItems: [ref("BatchId"), ref("BatchId")], minItems: 2, maxItems: 2 },
+        { description: "[input batch, batch made from it] pairs." },
+      ),
+      truncated: { type: "boolean", description: `Whether the walk stopped at ${MAX_LINEAGE} batches.` },
+    },
+    ["root", "direction", "batches", "edges", "truncated"],
+    { description: "The batches a batch was made from (up) or that were made from it (down), transitively." },
+  ),
+  EventView: object(
+    {
+      eventId: ref("EventId"),
+      status: {
+        type: "string",
+        enum: ["pending", "anchored"],
+        description: "anchored once its submission's root is on-chain.",
+      },
+      event: ref("TraceEvent"),
+      recordTime: isoTime("When the gateway accepted the event."),
+      organisation: withDescription(ref("OrgId"), "The organisation that recorded it."),
+      batchIds: array(ref("BatchId")),
+      submission: object(
+        {
+          id: ref("SubmissionId"),
+          seq: { type: "integer" },
+          root: hex32("Merkle root of the submission's event ids (sorted-pair tree, OpenZeppelin-compatible)."),
+          count: { type: "integer" },
+          nonce: { type: "integer" },
+          signer: ref("Address"),
+          signature: { type: "string", description: "The organisation's EIP-712 signature of the submission." },
+        },
+        ["id", "seq", "root", "count", "nonce", "signer", "signature"],
+      ),
+      proofs: object(
+        {
+          eventToSubmission: array(ref("Hex32")),
+          submissionToAnchor: nullable(array(ref("Hex32"))),
+        },
+        ["eventToSubmission", "submissionToAnchor"],
+      ),
+      anchor: nullable(anchorRef),
+    },
+    ["eventId", "status", "event", "recordTime", "organisation", "batchIds", "submission", "proofs", "anchor"],
+    { description: "An event with the evidence that proves it: its submission, Merkle proofs and anchor." },
+  ),
+  EventPage: object(
+    {
+      events: array(ref("EventView"), { maxItems: MAX_PAGE }),
+      nextCursor: nullable({ type: "string", description: "Pass as cursor for the next page; null on the last." }),
+    },
+    ["events", "nextCursor"],
+  ),
+  SubmissionAnchor: object(
+    {
+      root: hex32("The anchor root on-chain."),
+      proof: array(ref("Hex32"), { description: "From the submission id to the anchor root." }),
+      anchorSeq: { type: "integer" },
+      block: blockNumber,
+      txHash,
+      blockTime: isoTime("Block time of the anchor."),
+    },
+    ["root", "proof", "anchorSeq", "block", "txHash", "blockTime"],
+  ),
+  Submission: object(
+    {
+      id: ref("SubmissionId"),
+      seq: { type: "integer" },
+      status: { type: "string", enum: ["pending", "anchored"] },
+      organisation: ref("OrgId"),
+      count: { type: "integer" },
+      root: ref("Hex32"),
+      acceptedAt: isoTime("When the submission was journaled."),
+      eventIds: array(ref("EventId")),
+      anchor: nullable(ref("SubmissionAnchor")),
+    },
+    ["id", "seq", "status", "organisation", "count", "root", "acceptedAt", "eventIds", "anchor"],
+  ),
+  SubmissionAccepted: object(
+    {
+      submission: object(
+        {
+          id: ref("SubmissionId"),
+          seq: { type: "integer" },
+          status: { const: "pending" },
+          count: { type: "integer" },
+          root: ref("Hex32"),
+          nonce: { type: "integer" },
+        },
+        ["id", "seq", "status", "count", "root", "nonce"],
+      ),
+      events: array(object({ index: { type: "integer" }, eventId: ref("EventId") }, ["index", "eventId"])),
+    },
+    ["submission", "events"],
+  ),
+  Health: object({ status: { const: "ok" } }, ["status"]),
+  Readiness: object(
+    {
+      status: { type: "string", enum: ["ready", "not_ready"] },
+      chainReachable: { type: "boolean" },
+      indexerLag: nullable({ type: "integer", description: "Blocks the indexer is behind the chain head." }),
+      pendingSubmissions: { type: "integer", description: "Accepted submissions not yet anchored." },
+      lastAnchoredAt: nullable({ type: "string", format: "date-time" }),
+      anchorError: nullable({ type: "string" }),
+    },
+    ["status", "chainReachable", "indexerLag", "pendingSubmissions", "lastAnchoredAt", "anchorError"],
+  ),
+  Error: object(
+    {
+      error: object(
+        {
+          code: { type: "string", description: "Stable, machine-readable: branch on this, not on message." },
+          message: { type: "string", description: "For people; may change." },
+          details: {
+            description:
+              "Depends on code: invalid_request, invalid_submission → ValidationProblem[]; events_rejected → " +
+              "{problems: EventProblem[]}; duplicate_event → {duplicates: [{index, eventId}]}; ledger errors → " +
+              "{ledgerError, args}.",
+          },
+        },
+        ["code", "message"],
+      ),
+    },
+    ["error"],
+    { description: 'Every error: {"error":{"code","message","details"}}. No stack traces.' },
+  ),
+  ValidationProblem: object({ path: { type: "string" }, message: { type: "string" } }, ["path", "message"]),
+  EventProblem: object(
+    {
+      index: { type: "integer", description: "Position of the event in the submission." },
+      code: { type: "string", examples: ["invalid_event", "batch_recalled", "not_custodian", "before_production"] },
+      message: { type: "string" },
+      path: { type: "string" },
+    },
+    ["index", "code", "message"],
+  ),
+  OrganisationResponse: wrap("organisation", "Organisation"),
+  OrganisationCreated: object({ organisation: ref("Organisation"), apiKey: ref("ApiKey") }, ["organisation", "apiKey"]),
+  ApiKeyResponse: wrap("apiKey", "ApiKey"),
+  ProductResponse: wrap("product", "Product"),
+  BatchResponse: wrap("batch", "Batch"),
+  BatchWithCustody: object({ batch: ref("Batch"), custody: nullable(ref("Custody")) }, ["batch", "custody"]),
+  OpenApiDocument: { type: "object", description: "An OpenAPI 3.1 document." },
+};

@@ -1,0 +1,90 @@
+/** Products and batches: registration by producers, reads, lineage and recalls. */
+import { Router } from "express";
+
+import { batchIdOf } from "../../domain/batch-id";
+import { batchUri } from "../../domain/digital-link";
+import type { Queries } from "../../services/queries";
+import type { Registry } from "../../services/registry";
+import type { BatchRecord } from "../../store/records";
+import { requireOrg } from "../auth";
+import { HttpError } from "../errors";
+import {
+  gtinSchema,
+  hex32,
+  lineageQuerySchema,
+  lotSchema,
+  newBatchSchema,
+  newProductSchema,
+  pageQuerySchema,
+  parse,
+  reasonSchema,
+} from "../schemas";
+
+export function batchRoutes(registry: Registry, queries: Queries, publicUrl: string): Router {
+  const router = Router();
+  const batchIdParam = (value: string) => parse(hex32, value, "batch id");
+  const withLink = (batch: BatchRecord) => ({ ...batch, digitalLink: batchUri(publicUrl, batch) });
+
+  router.post("/products", async (req, res) => {
+    const org = requireOrg(res, ["producer"]);
+    const input = parse(newProductSchema, req.body, "the product");
+    const product = await registry.registerProduct(org, input);
+    res.status(201).location(`/api/v1/products/${product.gtin}`).json({ product });
+  });
+
+  router.get("/products/:gtin", async (req, res) => {
+    res.json({ product: await queries.product(parse(gtinSchema, req.params.gtin, "GTIN")) });
+  });
+
+  router.post("/batches", async (req, res) => {
+    const org = requireOrg(res, ["producer"]);
+    const input = parse(newBatchSchema, req.body, "the batch");
+    const { inputs, ...metadata } = input;
+    const batch = await registry.registerBatch(
+      org,
+      metadata,
+      inputs.map((key) => batchIdOf(key.gtin, key.lot)),
+    );
+    res
+      .status(201)
+      .location(`/api/v1/batches/${batch.batchId}`)
+      .json({ batch: withLink(batch) });
+  });
+
+  /** `GET /batches?gtin=…&lot=…` finds a batch by its GS1 keys. */
+  router.get("/batches", async (req, res) => {
+    const gtin = parse(gtinSchema, req.query.gtin, "query parameter gtin");
+    const lot = parse(lotSchema, req.query.lot, "query parameter lot");
+    res.json({ batch: withLink(await queries.batchByKey(gtin, lot)) });
+  });
+
+  router.get("/batches/:batchId", async (req, res) => {
+    const batchId = batchIdParam(req.params.batchId);
+    const batch = await queries.batch(batchId);
+    res.json({ batch: withLink(batch), custody: await queries.custody(batchId) });
+  });
+
+  router.get("/batches/:batchId/events", async (req, res) => {
+    const query = parse(pageQuerySchema, req.query, "the query");
+    const page = await queries.batchEvents(batchIdParam(req.params.batchId), query);
+    res.json(page);
+  });
+
+  router.get("/batches/:batchId/lineage", async (req, res) => {
+    const { direction } = parse(lineageQuerySchema, req.query, "the query");
+    res.json(await queries.lineage(batchIdParam(req.params.batchId), direction));
+  });
+
+  router.post("/batches/:batchId/recall", async (req, res) => {
+    const org = requireOrg(res, ["regulator", "producer"]);
+    const batchId = batchIdParam(req.params.batchId);
+    const batch = await queries.batch(batchId);
+    if (!org.roles.includes("regulator") && batch.producer !== org.orgId) {
+      throw new HttpError(403, "not_batch_producer", "only a regulator or the batch's producer may recall it");
+    }
+    const { reason } = parse(reasonSchema, req.body, "the recall");
+    res.json({ batch: withLink(await registry.recall(org, batchId, reason)) });
+  });
+
+  return router;
+}

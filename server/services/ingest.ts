@@ -1,0 +1,331 @@
+/**
+ * Event ingest (DESIGN §3): validate every event of a submission, apply the bizStep and batch
+ * state rules, hash, build the submission's Merkle root, sign it (custodial) or check the
+ * organisation's own signature, and journal it with a synced write before answering 202. A
+ * failing event rejects the whole submission (EPCIS capture "rollback").
+ *
+ * Submissions are processed one at a time: the state rules (custody, in particular) need to see
+ * the result of the previous submission, and the per-organisation nonce must not race.
+ */
+import { Signature, verifyTypedData, type BaseWallet, type TypedDataDomain } from "ethers";
+import { z } from "zod";
+
+import { LEDGER_TYPES, submissionDigest } from "../chain/typed-data";
+import { canonicalHash } from "../domain/canonical";
+import { batchIdOfKey } from "../domain/batch-id";
+import { MAX_EVENTS_PER_SUBMISSION, batchesOf, traceEventSchema, type TraceEvent } from "../domain/events";
+import { orgIdOf } from "../domain/identifiers";
+import { merkleTree } from "../domain/merkle";
+import { checkEvent, type EventProblem, type RuleLookups } from "../domain/rules";
+import { HttpError } from "../http/errors";
+import { keys } from "../store/keys";
+import type { BatchRecord, BatchState, EventRecord, OrgRecord, SubmissionRecord } from "../store/records";
+import { Store, type Operation } from "../store/store";
+import { Mutex } from "./mutex";
+
+export interface IngestDeps {
+  store: Store;
+  /** EIP-712 domain of the ledger: submissions are signed in it. */
+  domain: TypedDataDomain;
+  /** The custodial signing key of an organisation. */
+  custodialSigner(orgId: string): Promise<BaseWallet>;
+  now?: () => Date;
+}
+
+export interface SubmissionInput {
+  body: unknown;
+  idempotencyKey: string | null;
+}
+
+export interface SubmissionAccepted {
+  submission: { id: string; seq: number; status: "pending"; count: number; root: string; nonce: number };
+  events: { index: number; eventId: string }[];
+}
+
+const bodySchema = z
+  .object({
+    events: z.array(z.unknown()).min(1, "a submission needs at least one event"),
+    /** Self-custody: the organisation's EIP-712 signature of Submission{org, root, count, nonce}. */
+    signature: z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{130}$/, "must be a 65-byte hex signature")
+      .optional(),
+    nonce: z.number().int().min(0).optional(),
+  })
+  .strict();
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+
+export class IngestService {
+  private readonly mutex = new Mutex();
+  private lastSeq: number | null = null;
+
+  constructor(private readonly deps: IngestDeps) {}
+
+  /** Accepts a submission of `org`, or throws HttpError with every problem found. */
+  async submit(org: OrgRecord, input: SubmissionInput): Promise<{ replayed: boolean; result: SubmissionAccepted }> {
+    if (input.idempotencyKey !== null && !IDEMPOTENCY_KEY.test(input.idempotencyKey)) {
+      throw new HttpError(400, "invalid_idempotency_key", "Idempotency-Key must be 1–200 printable ASCII characters");
+    }
+    const parsed = bodySchema.safeParse(input.body);
+    if (!parsed.success) {
+      throw new HttpError(400, "invalid_submission", "the submission body is not valid", zodDetails(parsed.error));
+    }
+    const body = parsed.data;
+    if (body.events.length > MAX_EVENTS_PER_SUBMISSION) {
+      throw new HttpError(
+        400,
+        "too_many_events",
+        `a submission holds at most ${MAX_EVENTS_PER_SUBMISSION} events; this one has ${body.events.length}`,
+      );
+    }
+    const requestHash = canonicalHash(input.body);
+    return this.mutex.run(async () => {
+      if (input.idempotencyKey !== null) {
+        const previous = await this.deps.store.journal.get(keys.idempotency(org.orgId, input.idempotencyKey));
+        if (previous) {
+          if (previous.requestHash !== requestHash) {
+            throw new HttpError(
+              409,
+              "idempotency_key_reused",
+              "this Idempotency-Key was used before with a different request body",
+              { submissionId: previous.result.submission.id },
+            );
+          }
+          return { replayed: true, result: previous.result as SubmissionAccepted };
+        }
+      }
+      return { replayed: false, result: await this.accept(org, body, input.idempotencyKey, requestHash) };
+    });
+  }
+
+  private async accept(
+    org: OrgRecord,
+    body: z.infer<typeof bodySchema>,
+    idempotencyKey: string | null,
+    requestHash: string,
+  ): Promise<SubmissionAccepted> {
+    const now = (this.deps.now ?? (() => new Date()))();
+    const events = validateEvents(body.events);
+    const overlay = new Map<string, BatchState>();
+    const lookups = this.lookups(overlay);
+    const problems: (EventProblem & { index: number })[] = [];
+    for (const [index, event] of events.entries()) {
+      const checked = await checkEvent(event, org, now, lookups);
+      if ("problems" in checked) {
+        problems.push(...checked.problems.map((p) => ({ index, ...p })));
+        continue;
+      }
+      for (const state of checked.stateChanges) overlay.set(state.batchId, state);
+    }
+    if (problems.length > 0) {
+      throw new HttpError(
+        422,
+        "events_rejected",
+        `${problems.length} problem(s) in the submission; nothing was stored`,
+        {
+          problems,
+        },
+      );
+    }
+
+    const hashes = events.map((event) => canonicalHash(event));
+    await this.refuseDuplicates(hashes);
+    const tree = merkleTree(hashes);
+    const nonceKey = keys.submissionNonce(org.orgId);
+    const nonce: number = (await this.deps.store.journal.get(nonceKey)) ?? 0;
+    const submission = { org: org.account, root: tree.root, count: hashes.length, nonce: BigInt(nonce) };
+    const digest = submissionDigest(this.deps.domain, submission);
+    const signature = await this.signature(org, body, submission, digest, nonce);
+
+    const seq = (await this.currentSeq()) + 1;
+    const recordTime = now.toISOString();
+    const record: SubmissionRecord = {
+      seq,
+      digest,
+      orgId: org.orgId,
+      account: org.account,
+      nonce,
+      root: tree.root,
+      count: hashes.length,
+      signature,
+      signedBy: body.signature ? "client" : "custodial",
+      eventIds: hashes,
+      events,
+      acceptedAt: recordTime,
+      idempotencyKey,
+      requestHash,
+    };
+    const result: SubmissionAccepted = {
+      submission: { id: digest, seq, status: "pending", count: hashes.length, root: tree.root, nonce },
+      events: hashes.map((eventId, index) => ({ index, eventId })),
+    };
+    const { journal, batches } = this.deps.store;
+    const ops: Operation[] = [
+      Store.put(journal, keys.submission(seq), record),
+      Store.put(journal, keys.submissionByDigest(digest), seq),
+      Store.put(journal, keys.pendingSubmission(seq), { digest, count: hashes.length }),
+      Store.put(journal, keys.lastSubmissionSeq(), seq),
+      Store.put(journal, nonceKey, nonce + 1),
+      ...indexSubmission(this.deps.store, record, tree),
+      ...[...overlay.values()].map((state) => Store.put(batches, keys.batchState(state.batchId), state)),
+    ];
+    if (idempotencyKey !== null) {
+      ops.push(Store.put(journal, keys.idempotency(org.orgId, idempotencyKey), { requestHash, result }));
+    }
+    await this.deps.store.write(ops, { sync: true });
+    this.lastSeq = seq;
+    return result;
+  }
+
+  private async signature(
+    org: OrgRecord,
+    body: z.infer<typeof bodySchema>,
+    submission: { org: string; root: string; count: number; nonce: bigint },
+    digest: string,
+    nonce: number,
+  ): Promise<string> {
+    if (body.signature === undefined) {
+      if (org.custody !== "custodial") {
+        throw new HttpError(
+          400,
+          "signature_required",
+          "this organisation signs its own submissions: send signature and nonce",
+        );
+      }
+      const signer = await this.deps.custodialSigner(org.orgId);
+      return signer.signingKey.sign(digest).serialized;
+    }
+    if (body.nonce !== nonce) {
+      throw new HttpError(409, "wrong_nonce", `the next submission nonce of this organisation is ${nonce}`, {
+        expected: nonce,
+        got: body.nonce ?? null,
+      });
+    }
+    let recovered: string;
+    try {
+      Signature.from(body.signature);
+      recovered = verifyTypedData(
+        this.deps.domain,
+        { Submission: [...LEDGER_TYPES.Submission] },
+        submission,
+        body.signature,
+      );
+    } catch {
+      throw new HttpError(422, "invalid_signature", "the signature is not a valid secp256k1 signature");
+    }
+    if (recovered.toLowerCase() !== org.account.toLowerCase()) {
+      throw new HttpError(422, "invalid_signature", "the signature is not from this organisation's account", {
+        digest,
+        expectedSigner: org.account,
+        recoveredSigner: recovered,
+      });
+    }
+    return body.signature;
+  }
+
+  private async refuseDuplicates(hashes: string[]): Promise<void> {
+    const seen = new Set<string>();
+    const duplicates: { index: number; eventId: string }[] = [];
+    const stored = await this.deps.store.events.getMany(hashes.map((h) => keys.event(h)));
+    hashes.forEach((hash, index) => {
+      if (seen.has(hash) || stored[index] !== undefined) duplicates.push({ index, eventId: hash });
+      seen.add(hash);
+    });
+    if (duplicates.length > 0) {
+      throw new HttpError(409, "duplicate_event", `${duplicates.length} event(s) were recorded before`, { duplicates });
+    }
+  }
+
+  private async currentSeq(): Promise<number> {
+    if (this.lastSeq === null) this.lastSeq = (await this.deps.store.journal.get(keys.lastSubmissionSeq())) ?? 0;
+    return this.lastSeq!;
+  }
+
+  private lookups(overlay: Map<string, BatchState>): RuleLookups {
+    const { store } = this.deps;
+    const batch = async (batchId: string): Promise<BatchRecord | null> =>
+      (await store.batches.get(keys.batch(batchId))) ?? null;
+    return {
+      batch,
+      state: async (batchId) => {
+        const known = overlay.get(batchId) ?? (await store.batches.get(keys.batchState(batchId)));
+        if (known) return known;
+        const record = await batch(batchId);
+        return { batchId, custodian: record?.producer ?? "", inTransitTo: null, lastEventTime: null };
+      },
+      recalledAncestor: (batchId) => findRecalledAncestor(batchId, batch),
+      orgByUscc: async (uscc) => (await store.orgs.get(keys.org(orgIdOf(uscc)))) ?? null,
+    };
+  }
+}
+
+/** Validates each event; throws one 422 listing every problem of every event. */
+function validateEvents(events: unknown[]): TraceEvent[] {
+  const problems: (EventProblem & { index: number })[] = [];
+  const valid: TraceEvent[] = [];
+  events.forEach((event, index) => {
+    const parsed = traceEventSchema.safeParse(event);
+    if (parsed.success) valid.push(parsed.data);
+    else problems.push(...zodDetails(parsed.error).map((p) => ({ index, code: "invalid_event", ...p })));
+  });
+  if (problems.length > 0) {
+    throw new HttpError(422, "events_rejected", `${problems.length} problem(s) in the submission; nothing was stored`, {
+      problems,
+    });
+  }
+  // Hash what the client sent: zod strict objects return the same fields and values.
+  return events as TraceEvent[];
+}
+
+/** The event index records of an accepted submission; `reindex` rebuilds them with this too. */
+export function indexSubmission(
+  store: Store,
+  record: SubmissionRecord,
+  tree = merkleTree(record.eventIds),
+): Operation[] {
+  const ops: Operation[] = [];
+  record.eventIds.forEach((eventId, index) => {
+    const body = record.events[index] as TraceEvent;
+    const batchIds = batchesOf(body).all.map(batchIdOfKey);
+    const event: EventRecord = {
+      eventId,
+      hash: eventId,
+      submissionSeq: record.seq,
+      index,
+      orgId: record.orgId,
+      batchIds,
+      body,
+      recordTime: record.acceptedAt,
+      proof: tree.proof(index),
+    };
+    ops.push(Store.put(store.events, keys.event(eventId), event));
+    for (const batchId of batchIds) {
+      ops.push(Store.put(store.events, keys.batchEvent(batchId, record.seq, index), eventId));
+    }
+  });
+  return ops;
+}
+
+/** Breadth-first search for a recalled ancestor in the store's batch records. */
+export async function findRecalledAncestor(
+  batchId: string,
+  batch: (batchId: string) => Promise<BatchRecord | null>,
+): Promise<string | null> {
+  const seen = new Set<string>([batchId]);
+  const queue = [...((await batch(batchId))?.parents ?? [])];
+  while (queue.length > 0) {
+    const id = queue.shift()!;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const record = await batch(id);
+    if (!record) continue;
+    if (record.status === "recalled") return id;
+    queue.push(...record.parents);
+  }
+  return null;
+}
+
+export function zodDetails(error: z.ZodError): { path: string; message: string }[] {
+  return error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }));
+}

@@ -1,0 +1,206 @@
+/**
+ * The read side of the API: batches, their events (paginated), an event with its status and
+ * proofs, a submission's status, and lineage in both directions. Reads touch only the store, never
+ * the chain, so they stay fast and work while the chain is away.
+ */
+import { batchIdOf } from "../domain/batch-id";
+import { HttpError } from "../http/errors";
+import { keys } from "../store/keys";
+import type {
+  BatchRecord,
+  BatchState,
+  EventRecord,
+  OrgRecord,
+  ProductRecord,
+  SubmissionAnchor,
+  SubmissionRecord,
+} from "../store/records";
+import type { Store } from "../store/store";
+
+export const MAX_PAGE = 200;
+export const MAX_LINEAGE = 1000;
+
+export interface EventView {
+  eventId: string;
+  status: "pending" | "anchored";
+  event: unknown;
+  recordTime: string;
+  organisation: string;
+  batchIds: string[];
+  submission: {
+    id: string;
+    seq: number;
+    root: string;
+    count: number;
+    nonce: number;
+    signer: string;
+    signature: string;
+  };
+  proofs: { eventToSubmission: string[]; submissionToAnchor: string[] | null };
+  anchor: { root: string; seq: number; block: number; txHash: string; blockTime: string } | null;
+}
+
+export class Queries {
+  constructor(private readonly store: Store) {}
+
+  async batch(batchId: string): Promise<BatchRecord> {
+    const record = (await this.store.batches.get(keys.batch(batchId))) as BatchRecord | undefined;
+    if (!record) throw new HttpError(404, "unknown_batch", `no batch ${batchId}`);
+    return record;
+  }
+
+  async batchByKey(gtin: string, lot: string): Promise<BatchRecord> {
+    return this.batch(batchIdOf(gtin, lot));
+  }
+
+  async custody(batchId: string): Promise<BatchState | null> {
+    return ((await this.store.batches.get(keys.batchState(batchId))) as BatchState | undefined) ?? null;
+  }
+
+  async product(gtin: string): Promise<ProductRecord> {
+    const record = (await this.store.products.get(keys.product(gtin))) as ProductRecord | undefined;
+    if (!record) throw new HttpError(404, "unknown_product", `no product with GTIN ${gtin}`);
+    return record;
+  }
+
+  async org(orgId: string): Promise<OrgRecord> {
+    const record = (await this.store.orgs.get(keys.org(orgId))) as OrgRecord | undefined;
+    if (!record) throw new HttpError(404, "unknown_organisation", `no organisation ${orgId}`);
+    return record;
+  }
+
+  /** A page of the batch's events in the order they were accepted. `cursor` comes from the last page. */
+  async batchEvents(
+    batchId: string,
+    options: { limit?: number; cursor?: string | null },
+  ): Promise<{ events: EventView[]; nextCursor: string | null }> {
+    await this.batch(batchId);
+    const limit = Math.min(Math.max(options.limit ?? 50, 1), MAX_PAGE);
+    const range = keys.batchEventRange(batchId);
+    let gt: string | undefined;
+    if (options.cursor) {
+      gt = Buffer.from(options.cursor, "base64url").toString("utf8");
+      if (!gt.startsWith(range.gte)) throw new HttpError(400, "invalid_cursor", "this cursor is not for this batch");
+    }
+    const entries = await this.store.events
+      .iterator(gt ? { gt, lt: range.lt, limit: limit + 1 } : { ...range, limit: limit + 1 })
+      .all();
+    const page = entries.slice(0, limit);
+    const events = await Promise.all(page.map(([, eventId]) => this.event(eventId as string)));
+    const nextCursor =
+      entries.length > limit ? Buffer.from(page[page.length - 1]![0], "utf8").toString("base64url") : null;
+    return { events, nextCursor };
+  }
+
+  async event(eventId: string): Promise<EventView> {
+    const record = (await this.store.events.get(keys.event(eventId))) as EventRecord | undefined;
+    if (!record) throw new HttpError(404, "unknown_event", `no event ${eventId}`);
+    const submission = (await this.store.journal.get(keys.submission(record.submissionSeq))) as SubmissionRecord;
+    const anchor = (await this.store.anchors.get(keys.submissionAnchor(record.submissionSeq))) as
+      SubmissionAnchor | undefined;
+    return {
+      eventId: record.eventId,
+      status: anchor ? "anchored" : "pending",
+      event: record.body,
+      recordTime: record.recordTime,
+      organisation: record.orgId,
+      batchIds: record.batchIds,
+      submission: {
+        id: submission.digest,
+        seq: submission.seq,
+        root: submission.root,
+        count: submission.count,
+        nonce: submission.nonce,
+        signer: submission.account,
+        signature: submission.signature,
+      },
+      proofs: { eventToSubmission: record.proof, submissionToAnchor: anchor?.proof ?? null },
+      anchor: anchor
+        ? {
+            root: anchor.root,
+            seq: anchor.anchorSeq,
+            block: anchor.block,
+            txHash: anchor.txHash,
+            blockTime: anchor.blockTime,
+          }
+        : null,
+    };
+  }
+
+  async submission(digest: string): Promise<{
+    id: string;
+    seq: number;
+    status: "pending" | "anchored";
+    organisation: string;
+    count: number;
+    root: string;
+    acceptedAt: string;
+    eventIds: string[];
+    anchor: SubmissionAnchor | null;
+  }> {
+    const seq = (await this.store.journal.get(keys.submissionByDigest(digest))) as number | undefined;
+    if (seq === undefined) throw new HttpError(404, "unknown_submission", `no submission ${digest}`);
+    const record = (await this.store.journal.get(keys.submission(seq))) as SubmissionRecord;
+    const anchor = ((await this.store.anchors.get(keys.submissionAnchor(seq))) as SubmissionAnchor | undefined) ?? null;
+    return {
+      id: digest,
+      seq,
+      status: anchor ? "anchored" : "pending",
+      organisation: record.orgId,
+      count: record.count,
+      root: record.root,
+      acceptedAt: record.acceptedAt,
+      eventIds: record.eventIds,
+      anchor,
+    };
+  }
+
+  /**
+   * The batches this one was made from (`up`) or that were made from it (`down`), transitively,
+   * breadth-first, each with its depth; at most MAX_LINEAGE batches.
+   */
+  async lineage(
+    batchId: string,
+    direction: "up" | "down",
+  ): Promise<{
+    root: string;
+    direction: "up" | "down";
+    batches: (BatchRecord & { depth: number; custodian: string | null })[];
+    edges: [string, string][];
+    truncated: boolean;
+  }> {
+    await this.batch(batchId);
+    const seen = new Set<string>([batchId]);
+    const batches: (BatchRecord & { depth: number; custodian: string | null })[] = [];
+    const edges: [string, string][] = [];
+    let frontier = [batchId];
+    let truncated = false;
+    for (let depth = 1; frontier.length > 0 && !truncated; depth++) {
+      const next: string[] = [];
+      for (const id of frontier) {
+        const related = direction === "up" ? (await this.batch(id)).parents : await this.children(id);
+        for (const other of related) {
+          edges.push(direction === "up" ? [other, id] : [id, other]);
+          if (seen.has(other)) continue;
+          if (batches.length >= MAX_LINEAGE) {
+            truncated = true;
+            break;
+          }
+          seen.add(other);
+          const record = ((await this.store.batches.get(keys.batch(other))) as BatchRecord | undefined) ?? null;
+          if (!record) continue;
+          const state = await this.custody(other);
+          batches.push({ ...record, depth, custodian: state?.custodian ?? record.producer });
+          next.push(other);
+        }
+      }
+      frontier = next;
+    }
+    return { root: batchId, direction, batches, edges, truncated };
+  }
+
+  private async children(batchId: string): Promise<string[]> {
+    const childKeys = await this.store.batches.keys(keys.childRange(batchId)).all();
+    return childKeys.map((key) => key.slice(key.lastIndexOf(":") + 1));
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * Onboarding and master data (DESIGN §2): organisations (on-chain roles, a custodial key kept
+ * encrypted, an API key shown once), products and batches — each registered on-chain through the
+ * organisation's EIP-712 signature relayed by the gateway, then read back through the indexer so
+ * that the answer and every later read agree with the chain.
+ */
+import { id, isAddress, type Wallet } from "ethers";
+
+import { generateSigningKey, openKey, sealKey } from "../chain/custody";
+import type { LedgerClient } from "../chain/ledger-client";
+import { batchIdOf } from "../domain/batch-id";
+import { canonicalHash } from "../domain/canonical";
+import { isValidUscc, orgIdOf } from "../domain/identifiers";
+import { HttpError } from "../http/errors";
+import { keys } from "../store/keys";
+import type {
+  BatchMetadata,
+  BatchRecord,
+  OrgRecord,
+  ProductMetadata,
+  ProductRecord,
+  RoleName,
+  SigningKeyRecord,
+} from "../store/records";
+import { Store } from "../store/store";
+import { issueApiKey } from "./api-keys";
+
+export interface RegistryDeps {
+  store: Store;
+  ledger: LedgerClient;
+  /** Waits until the indexer has applied block `block`. */
+  indexed(block: number): Promise<void>;
+  /** Key-encryption key for custodial signing keys. */
+  kek: Buffer;
+}
+
+export interface NewOrganisation {
+  name: string;
+  uscc: string;
+  district: string;
+  roles: RoleName[];
+  /** Self-custody: the organisation's own account; the gateway then keeps no key for it. */
+  account?: string;
+}
+
+export class Registry {
+  constructor(private readonly deps: RegistryDeps) {}
+
+  /** Registers an organisation on-chain and returns it with its API key (shown this once). */
+  async createOrganisation(input: NewOrganisation): Promise<{ org: OrgRecord; apiKey: string }> {
+    const { store, ledger } = this.deps;
+    if (!isValidUscc(input.uscc))
+      throw new HttpError(400, "invalid_uscc", `"${input.uscc}" is not a valid 统一社会信用代码`);
+    const orgId = orgIdOf(input.uscc);
+    if (await store.orgs.get(keys.org(orgId))) {
+      throw new HttpError(409, "organisation_exists", `an organisation with 统一社会信用代码 ${input.uscc} exists`);
+    }
+    const custody = input.account ? "self" : "custodial";
+    if (input.account && !isAddress(input.account))
+      throw new HttpError(400, "invalid_account", "account is not an address");
+    // A retried creation reuses the key made the first time, so the chain and the store agree.
+    const sealed = (await store.keys.get(keys.signingKey(orgId))) as SigningKeyRecord | undefined;
+    let account = input.account ?? sealed?.account;
+    if (!account) {
+      const wallet = generateSigningKey();
+      account = wallet.address;
+      const record: SigningKeyRecord = {
+        orgId,
+        account,
+        sealed: sealKey(wallet.privateKey, this.deps.kek, orgId),
+        createdAt: new Date().toISOString(),
+      };
+      await store.write([Store.put(store.keys, keys.signingKey(orgId), record)], { sync: true });
+    }
+    const org: OrgRecord = {
+      orgId,
+      name: input.name,
+      uscc: input.uscc,
+      district: input.district,
+      roles: [...new Set(input.roles)],
+      account,
+      custody,
+      suspended: false,
+      createdAt: new Date().toISOString(),
+    };
+    // The profile goes in first so the indexer keeps it when it applies OrganisationRegistered.
+    await store.write([Store.put(store.orgs, keys.org(orgId), org)], { sync: true });
+    try {
+      const sent = await ledger.registerOrganisation(orgId, account, org.roles);
+      await this.deps.indexed(sent.blockNumber);
+    } catch (error) {
+      await store.write([Store.del(store.orgs, keys.org(orgId))], { sync: true });
+      throw error;
+    }
+    const apiKey = await issueApiKey(store, orgId);
+    return { org: (await store.orgs.get(keys.org(orgId))) as OrgRecord, apiKey };
+  }
+
+  async rotateApiKey(orgId: string): Promise<string> {
+    await this.org(orgId);
+    return issueApiKey(this.deps.store, orgId);
+  }
+
+  /** Gives a custodial organisation a new signing key, on-chain too; the old account is retired. */
+  async rotateSigningKey(orgId: string): Promise<OrgRecord> {
+    const { store, ledger } = this.deps;
+    const org = await this.org(orgId);
+    if (org.custody !== "custodial") {
+      throw new HttpError(409, "self_custody", "this organisation keeps its own key; it rotates it itself");
+    }
+    const wallet = generateSigningKey();
+    const sent = await ledger.rotateOrganisationAccount(orgId, wallet.address);
+    const record: SigningKeyRecord = {
+      orgId,
+      account: wallet.address,
+      sealed: sealKey(wallet.privateKey, this.deps.kek, orgId),
+      createdAt: new Date().toISOString(),
+    };
+    await store.write([Store.put(store.keys, keys.signingKey(orgId), record)], { sync: true });
+    await this.deps.indexed(sent.blockNumber);
+    return this.org(orgId);
+  }
+
+  async suspend(orgId: string, reason: string): Promise<OrgRecord> {
+    await this.org(orgId);
+    const sent = await this.deps.ledger.suspendOrganisation(orgId, id(reason));
+    await this.deps.indexed(sent.blockNumber);
+    return this.org(orgId);
+  }
+
+  async reinstate(orgId: string): Promise<OrgRecord> {
+    await this.org(orgId);
+    const sent = await this.deps.ledger.reinstateOrganisation(orgId);
+    await this.deps.indexed(sent.blockNumber);
+    return this.org(orgId);
+  }
+
+  async registerProduct(org: OrgRecord, metadata: ProductMetadata): Promise<ProductRecord> {
+    const { store, ledger } = this.deps;
+    if (await store.products.get(keys.product(metadata.gtin))) {
+      throw new HttpError(409, "product_exists", `product ${metadata.gtin} is registered already`);
+    }
+    const metadataHash = canonicalHash(metadata);
+    await store.write([Store.put(store.products, keys.metadata(metadataHash), metadata)], { sync: true });
+    const sent = await ledger.registerProduct(await this.signer(org), BigInt(metadata.gtin), metadataHash);
+    await this.deps.indexed(sent.blockNumber);
+    return (await store.products.get(keys.product(metadata.gtin))) as ProductRecord;
+  }
+
+  async registerBatch(org: OrgRecord, metadata: BatchMetadata, inputs: string[]): Promise<BatchRecord> {
+    const { store, ledger } = this.deps;
+    const batchId = batchIdOf(metadata.gtin, metadata.lot);
+    if (await store.batches.get(keys.batch(batchId))) {
+      throw new HttpError(409, "batch_exists", `batch ${metadata.gtin}/${metadata.lot} is registered already`);
+    }
+    const product = (await store.products.get(keys.product(metadata.gtin))) as ProductRecord | undefined;
+    if (!product) throw new HttpError(404, "unknown_product", `no product with GTIN ${metadata.gtin}`);
+    if (product.owner !== org.orgId) {
+      throw new HttpError(403, "not_product_owner", `product ${metadata.gtin} belongs to another organisation`);
+    }
+    const missing = (await store.batches.getMany(inputs.map((input) => keys.batch(input)))).flatMap((record, i) =>
+      record ? [] : [inputs[i]],
+    );
+    if (missing.length > 0) throw new HttpError(404, "unknown_batch", "an input batch is not registered", { missing });
+    const metadataHash = canonicalHash(metadata);
+    await store.write([Store.put(store.batches, keys.metadata(metadataHash), metadata)], { sync: true });
+    const sent = await ledger.registerBatch(
+      await this.signer(org),
+      BigInt(metadata.gtin),
+      metadata.lot,
+      metadataHash,
+      inputs,
+    );
+    await this.deps.indexed(sent.blockNumber);
+    return (await store.batches.get(keys.batch(batchId))) as BatchRecord;
+  }
+
+  async recall(org: OrgRecord, batchId: string, reason: string): Promise<BatchRecord> {
+    const sent = await this.deps.ledger.recall(await this.signer(org), batchId, id(reason));
+    await this.deps.indexed(sent.blockNumber);
+    return (await this.deps.store.batches.get(keys.batch(batchId))) as BatchRecord;
+  }
+
+  /** The custodial signing key of `org`. */
+  async signer(org: OrgRecord | string): Promise<Wallet> {
+    const orgId = typeof org === "string" ? org : org.orgId;
+    const record = (await this.deps.store.keys.get(keys.signingKey(orgId))) as SigningKeyRecord | undefined;
+    if (!record) throw new HttpError(409, "self_custody", "the gateway keeps no signing key for this organisation");
+    return openKey(record.sealed, this.deps.kek, orgId);
+  }
+
+  private async org(orgId: string): Promise<OrgRecord> {
+    const org = (await this.deps.store.orgs.get(keys.org(orgId))) as OrgRecord | undefined;
+    if (!org) throw new HttpError(404, "unknown_organisation", `no organisation ${orgId}`);
+    return org;
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The gateway's LevelDB store. One database, one sublevel per concern (DESIGN §5). Records that
+ * belong together are written in one atomic `batch()`; the journal is written with `sync: true`
+ * before a submission is acknowledged.
+ */
+import { mkdir } from "node:fs/promises";
+import { Level } from "level";
+import type { AbstractBatchOperation, AbstractSublevel } from "abstract-level";
+
+export const SUBLEVELS = [
+  "journal",
+  "events",
+  "batches",
+  "products",
+  "orgs",
+  "anchors",
+  "scans",
+  "keys",
+  "txlog",
+  "meta",
+] as const;
+export type SublevelName = (typeof SUBLEVELS)[number];
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+export type Sublevel = AbstractSublevel<Level<string, Json>, string | Buffer | Uint8Array, string, Json>;
+export type Operation = AbstractBatchOperation<Level<string, Json>, string, Json>;
+
+export class Store {
+  readonly db: Level<string, Json>;
+  readonly journal: Sublevel;
+  readonly events: Sublevel;
+  readonly batches: Sublevel;
+  readonly products: Sublevel;
+  readonly orgs: Sublevel;
+  readonly anchors: Sublevel;
+  readonly scans: Sublevel;
+  readonly keys: Sublevel;
+  readonly txlog: Sublevel;
+  readonly meta: Sublevel;
+
+  private constructor(
+    db: Level<string, Json>,
+    readonly location: string,
+  ) {
+    this.db = db;
+    const sub = (name: SublevelName): Sublevel => db.sublevel<string, Json>(name, { valueEncoding: "json" });
+    this.journal = sub("journal");
+    this.events = sub("events");
+    this.batches = sub("batches");
+    this.products = sub("products");
+    this.orgs = sub("orgs");
+    this.anchors = sub("anchors");
+    this.scans = sub("scans");
+    this.keys = sub("keys");
+    this.txlog = sub("txlog");
+    this.meta = sub("meta");
+  }
+
+  /** Opens (creating if needed) the store in folder `location`. */
+  static async open(location: string): Promise<Store> {
+    await mkdir(location, { recursive: true });
+    const db = new Level<string, Json>(location, { valueEncoding: "json" });
+    await db.open();
+    return new Store(db, location);
+  }
+
+  /** Writes `operations` atomically; `sync` forces them to disk before resolving. */
+  async write(operations: Operation[], options: { sync?: boolean } = {}): Promise<void> {
+    if (operations.length === 0) return;
+    await this.db.batch(operations, { sync: options.sync ?? false });
+  }
+
+  /** A `put` operation on sublevel `sublevel`, for `write`. */
+  static put(sublevel: Sublevel, key: string, value: unknown): Operation {
+    return { type: "put", sublevel, key, value } as Operation;
+  }
+
+  /** A `del` operation on sublevel `sublevel`, for `write`. */
+  static del(sublevel: Sublevel, key: string): Operation {
+    return { type: "del", sublevel, key } as Operation;
+  }
+
+  /** Every value in `sublevel` whose key is in `range`, in key order. */
+  async values<T>(
+    sublevel: Sublevel,
+    range: { gte?: string; lt?: string; limit?: number; reverse?: boolean },
+  ): Promise<T[]> {
+    return (await sublevel.values(range).all()) as T[];
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}

@@ -1,0 +1,262 @@
+/**
+ * Event ingest against a real LevelDB store: accepted submissions are journaled with their events
+ * indexed; any bad event rejects the whole submission and stores nothing.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import { Wallet, verifyTypedData, type BaseWallet, type TypedDataDomain } from "ethers";
+
+import { LEDGER_TYPES, ledgerDomain, submissionDigest } from "../../server/chain/typed-data";
+import { canonicalHash } from "../../server/domain/canonical";
+import { batchIdOf } from "../../server/domain/batch-id";
+import { gtin14, orgIdOf, uscc } from "../../server/domain/identifiers";
+import { merkleTree, verifyMerkleProof } from "../../server/domain/merkle";
+import { HttpError } from "../../server/http/errors";
+import { IngestService } from "../../server/services/ingest";
+import { keys } from "../../server/store/keys";
+import type { BatchRecord, EventRecord, OrgRecord, RoleName, SubmissionRecord } from "../../server/store/records";
+import { Store } from "../../server/store/store";
+
+const GTIN = gtin14("0690388501001");
+const LOT = "DZ20261120-01";
+const BATCH = batchIdOf(GTIN, LOT);
+const EPC_CLASS = `https://id.gs1.org/01/${GTIN}/10/${LOT}`;
+
+function org(name: string, code17: string, roles: RoleName[], wallet: BaseWallet): OrgRecord {
+  const code = uscc(code17);
+  return {
+    orgId: orgIdOf(code),
+    name,
+    uscc: code,
+    district: "江津区",
+    roles,
+    account: wallet.address,
+    custody: "custodial",
+    suspended: false,
+    createdAt: "2026-11-01T00:00:00.000Z",
+  };
+}
+
+const keysByOrg = new Map<string, BaseWallet>();
+const producerKey = Wallet.createRandom();
+const logisticsKey = Wallet.createRandom();
+const retailerKey = Wallet.createRandom();
+const PRODUCER = org("重庆德庄农产品开发有限公司", "91500113203151718", ["producer"], producerKey);
+const LOGISTICS = org("重庆冷链物流有限公司", "91500112MA60T2Y73", ["logistics"], logisticsKey);
+const RETAILER = org("重庆永辉超市有限公司", "91500000709400742", ["retailer"], retailerKey);
+keysByOrg.set(PRODUCER.orgId, producerKey);
+keysByOrg.set(LOGISTICS.orgId, logisticsKey);
+keysByOrg.set(RETAILER.orgId, retailerKey);
+
+const batch: BatchRecord = {
+  batchId: BATCH,
+  gtin: GTIN,
+  lot: LOT,
+  producer: PRODUCER.orgId,
+  status: "active",
+  metadataHash: "0x" + "11".repeat(32),
+  metadata: { gtin: GTIN, lot: LOT, quantity: { value: 5000, unit: "XBX" }, productionDate: "2026-11-20" },
+  parents: [],
+  registeredAt: "2026-11-20T00:00:00.000Z",
+  block: 5,
+  txHash: "0x" + "22".repeat(32),
+  statusHistory: [],
+};
+
+function shipping(time = "2026-11-21T09:00:00+08:00", to = RETAILER.uscc) {
+  return {
+    type: "ObjectEvent",
+    action: "OBSERVE",
+    bizStep: "shipping",
+    disposition: "in_transit",
+    eventTime: time,
+    eventTimeZoneOffset: "+08:00",
+    quantityList: [{ epcClass: EPC_CLASS, quantity: 200, uom: "XBX" }],
+    destinationList: [{ type: "possessing_party", destination: to }],
+    bizLocation: { district: "巴南区" },
+  };
+}
+
+function commissioning(time = "2026-11-20T18:00:00+08:00") {
+  return {
+    ...shipping(time),
+    bizStep: "commissioning",
+    disposition: "active",
+    action: "ADD",
+    destinationList: undefined,
+  };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<HttpError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof HttpError) return error;
+    throw error;
+  }
+  throw new Error("expected the submission to be rejected");
+}
+
+describe("event ingest", function () {
+  let dir: string;
+  let store: Store;
+  let ingest: IngestService;
+  const domain: TypedDataDomain = ledgerDomain(31337n, "0x5FbDB2315678afecb367f032d93F642f64180aa3");
+
+  beforeEach(async function () {
+    dir = await mkdtemp(path.join(os.tmpdir(), "yutrace-ingest-"));
+    store = await Store.open(dir);
+    await store.write([
+      ...[PRODUCER, LOGISTICS, RETAILER].map((o) => Store.put(store.orgs, keys.org(o.orgId), o)),
+      Store.put(store.batches, keys.batch(BATCH), batch),
+    ]);
+    ingest = new IngestService({
+      store,
+      domain,
+      custodialSigner: async (orgId) => keysByOrg.get(orgId)!,
+      now: () => new Date("2026-11-25T12:00:00+08:00"),
+    });
+  });
+
+  afterEach(async function () {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function storedKeys(): Promise<number> {
+    return (await store.db.keys().all()).length;
+  }
+
+  it("journals an accepted submission with its events, signed by the organisation's custodial key", async function () {
+    const events = [commissioning(), shipping()];
+    const { replayed, result } = await ingest.submit(PRODUCER, { body: { events }, idempotencyKey: null });
+    expect(replayed).to.equal(false);
+
+    const hashes = events.map((e) => canonicalHash(JSON.parse(JSON.stringify(e))));
+    expect(result.events.map((e) => e.eventId)).to.deep.equal(hashes);
+    const root = merkleTree(hashes).root;
+    expect(result.submission).to.deep.include({ seq: 1, status: "pending", count: 2, root, nonce: 0 });
+    const digest = submissionDigest(domain, { org: PRODUCER.account, root, count: 2, nonce: 0n });
+    expect(result.submission.id).to.equal(digest);
+
+    const record = (await store.journal.get(keys.submission(1))) as SubmissionRecord;
+    expect(record.digest).to.equal(digest);
+    expect(record.signedBy).to.equal("custodial");
+    const signer = verifyTypedData(
+      domain,
+      { Submission: [...LEDGER_TYPES.Submission] },
+      { org: PRODUCER.account, root, count: 2, nonce: 0 },
+      record.signature,
+    );
+    expect(signer).to.equal(PRODUCER.account);
+    expect(await store.journal.get(keys.pendingSubmission(1))).to.deep.equal({ digest, count: 2 });
+
+    const event = (await store.events.get(keys.event(hashes[1]!))) as EventRecord;
+    expect(event.batchIds).to.deep.equal([BATCH]);
+    expect(event.submissionSeq).to.equal(1);
+    expect(verifyMerkleProof(root, hashes[1]!, event.proof)).to.equal(true);
+    const batchEvents = await store.events.values(keys.batchEventRange(BATCH)).all();
+    expect(batchEvents).to.deep.equal(hashes);
+    expect(await store.batches.get(keys.batchState(BATCH))).to.deep.equal({
+      batchId: BATCH,
+      custodian: PRODUCER.orgId,
+      inTransitTo: RETAILER.orgId,
+      lastEventTime: "2026-11-21T09:00:00+08:00",
+    });
+  });
+
+  it("numbers submissions and nonces in order", async function () {
+    const first = await ingest.submit(PRODUCER, { body: { events: [commissioning()] }, idempotencyKey: null });
+    const second = await ingest.submit(PRODUCER, { body: { events: [shipping()] }, idempotencyKey: null });
+    expect([first.result.submission.seq, second.result.submission.seq]).to.deep.equal([1, 2]);
+    expect([first.result.submission.nonce, second.result.submission.nonce]).to.deep.equal([0, 1]);
+  });
+
+  it("returns the original result for a retried Idempotency-Key and refuses it with another body", async function () {
+    const body = { events: [commissioning()] };
+    const first = await ingest.submit(PRODUCER, { body, idempotencyKey: "erp-2026-11-20-0001" });
+    const again = await ingest.submit(PRODUCER, { body, idempotencyKey: "erp-2026-11-20-0001" });
+    expect(again.replayed).to.equal(true);
+    expect(again.result).to.deep.equal(first.result);
+    const error = await rejection(
+      ingest.submit(PRODUCER, { body: { events: [shipping()] }, idempotencyKey: "erp-2026-11-20-0001" }),
+    );
+    expect([error.status, error.code]).to.deep.equal([409, "idempotency_key_reused"]);
+  });
+
+  it("refuses an event recorded before with 409 duplicate_event", async function () {
+    await ingest.submit(PRODUCER, { body: { events: [commissioning()] }, idempotencyKey: null });
+    const before = await storedKeys();
+    const error = await rejection(
+      ingest.submit(PRODUCER, { body: { events: [commissioning()] }, idempotencyKey: null }),
+    );
+    expect([error.status, error.code]).to.deep.equal([409, "duplicate_event"]);
+    expect(await storedKeys()).to.equal(before);
+  });
+
+  it("rejects the whole submission when one event breaks a rule, listing it by index", async function () {
+    const before = await storedKeys();
+    const events = [
+      commissioning(),
+      shipping("2026-11-19T09:00:00+08:00"),
+      { ...shipping(), bizStep: "retail_selling" },
+    ];
+    const error = await rejection(ingest.submit(PRODUCER, { body: { events }, idempotencyKey: null }));
+    expect([error.status, error.code]).to.deep.equal([422, "events_rejected"]);
+    const problems = (error.details as { problems: { index: number; code: string }[] }).problems;
+    expect(problems.map((p) => [p.index, p.code])).to.deep.equal([
+      [1, "before_production"],
+      [2, "role_not_allowed"],
+    ]);
+    expect(await storedKeys()).to.equal(before);
+  });
+
+  it("lets only the destination of the last shipment receive, and then makes it the custodian", async function () {
+    await ingest.submit(PRODUCER, { body: { events: [shipping()] }, idempotencyKey: null });
+    const receiving = { ...shipping("2026-11-22T10:00:00+08:00"), bizStep: "receiving", destinationList: undefined };
+    const error = await rejection(ingest.submit(LOGISTICS, { body: { events: [receiving] }, idempotencyKey: null }));
+    expect(error.code).to.equal("events_rejected");
+    expect((error.details as { problems: { code: string }[] }).problems[0]!.code).to.equal("not_destination");
+    await ingest.submit(RETAILER, { body: { events: [receiving] }, idempotencyKey: null });
+    expect((await store.batches.get(keys.batchState(BATCH))).custodian).to.equal(RETAILER.orgId);
+  });
+
+  it("refuses malformed submissions with 400 and a list of problems", async function () {
+    for (const [body, code] of [
+      [{}, "invalid_submission"],
+      [{ events: [] }, "invalid_submission"],
+      [{ events: [commissioning()], extra: 1 }, "invalid_submission"],
+      [{ events: Array.from({ length: 1001 }, () => commissioning()) }, "too_many_events"],
+    ] as const) {
+      const error = await rejection(ingest.submit(PRODUCER, { body, idempotencyKey: null }));
+      expect([error.status, error.code]).to.deep.equal([400, code]);
+    }
+    const error = await rejection(ingest.submit(PRODUCER, { body: { events: [commissioning()] }, idempotencyKey: "" }));
+    expect(error.code).to.equal("invalid_idempotency_key");
+  });
+
+  it("accepts a self-signed submission only with the right nonce and the organisation's signature", async function () {
+    const self = { ...PRODUCER, custody: "self" as const };
+    const events = [commissioning()];
+    const root = merkleTree([canonicalHash(events[0])]).root;
+    const value = { org: self.account, root, count: 1, nonce: 0 };
+    const types = { Submission: [...LEDGER_TYPES.Submission] };
+    const wrong = await Wallet.createRandom().signTypedData(domain, types, value);
+    const bad = await rejection(
+      ingest.submit(self, { body: { events, signature: wrong, nonce: 0 }, idempotencyKey: null }),
+    );
+    expect([bad.status, bad.code]).to.deep.equal([422, "invalid_signature"]);
+    const missing = await rejection(ingest.submit(self, { body: { events }, idempotencyKey: null }));
+    expect(missing.code).to.equal("signature_required");
+
+    const signature = await producerKey.signTypedData(domain, types, value);
+    const stale = await rejection(ingest.submit(self, { body: { events, signature, nonce: 3 }, idempotencyKey: null }));
+    expect([stale.status, stale.code]).to.deep.equal([409, "wrong_nonce"]);
+    const { result } = await ingest.submit(self, { body: { events, signature, nonce: 0 }, idempotencyKey: null });
+    expect(((await store.journal.get(keys.submission(result.submission.seq))) as SubmissionRecord).signedBy).to.equal(
+      "client",
+    );
+  });
+});
