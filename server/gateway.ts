@@ -114,6 +114,7 @@ export async function startGateway(config: Config, options: { logger?: Logger } 
       queries,
       logger,
       publicUrl: config.publicUrl,
+      ledger: { chainId: identity.chainId, address: identity.ledger, deployBlock: identity.deployBlock },
       health,
       writeRateLimit: config.writeRateLimit,
     });

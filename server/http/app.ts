@@ -34,6 +34,8 @@ export interface AppDeps {
   queries: Queries;
   logger: Logger;
   publicUrl: string;
+  /** Where the ledger is, for anyone who wants to verify against the chain themselves. */
+  ledger: { chainId: string; address: string; deployBlock: number };
   health(): Promise<Health>;
   /** Writes per API key per minute; default 600. */
   writeRateLimit?: number;
@@ -75,6 +77,10 @@ export function createApp(deps: AppDeps): Express {
     keyGenerator: (req) => hashApiKey(req.get("authorization") ?? req.get("x-api-key") ?? "anonymous"),
     skip: (req) => req.method === "GET" || req.method === "HEAD",
     handler: (_req, _res, next) => next(new HttpError(429, "rate_limited", "too many writes with this key; slow down")),
+  });
+
+  app.get("/api/v1/ledger", (_req, res) => {
+    res.json(deps.ledger);
   });
 
   const api = express.Router();
