@@ -25,7 +25,8 @@ import { batchIdOf } from "../domain/batch-id";
 import type { RoleName } from "../store/records";
 import type { Store } from "../store/store";
 import { ChainUnavailableError, LedgerRevertError, decodeLedgerError, withTimeout } from "./errors";
-import { DEFAULT_TX_TIMING, Mutex, txJournalOf, type TxJournal, type TxTiming } from "./txlog";
+import { Mutex } from "../util/mutex";
+import { DEFAULT_TX_TIMING, txJournalOf, type TxJournal, type TxTiming } from "./txlog";
 import { ledgerDomain, signAuthorization, type Authorization, type LedgerTypeName } from "./typed-data";
 
 /** The on-chain role of each participant role name. */

@@ -34,6 +34,7 @@ import {
   revertOfMinedTransaction,
   withTimeout,
 } from "./errors";
+import { Mutex } from "../util/mutex";
 
 /** How sending waits for the chain. */
 export interface TxTiming {
@@ -55,17 +56,6 @@ export const DEFAULT_TX_TIMING: TxTiming = {
 };
 
 const GAS_MARGIN_PERCENT = 125n;
-
-/** Runs tasks one at a time, in call order. */
-export class Mutex {
-  private tail: Promise<unknown> = Promise.resolve();
-
-  run<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(task);
-    this.tail = result.catch(() => undefined);
-    return result;
-  }
-}
 
 /** A transaction to sign and send: `to` null deploys `data`. */
 export interface TxRequest {

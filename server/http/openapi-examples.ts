@@ -30,7 +30,8 @@ const TALLOW_ID = batchIdOf(TALLOW.gtin, TALLOW.lot);
 // A made-up custodial key, only to sign the example submission.
 const EXAMPLE_KEY = new SigningKey(id("YuTrace OpenAPI example signing key"));
 const PRODUCER_ACCOUNT = computeAddress(EXAMPLE_KEY.publicKey);
-const EXAMPLE_DOMAIN = ledgerDomain(31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3");
+const EXAMPLE_LEDGER = { chainId: "31337", address: "0x5FbDB2315678afecb367f032d93F642f64180aa3", deployBlock: 1 };
+const EXAMPLE_DOMAIN = ledgerDomain(BigInt(EXAMPLE_LEDGER.chainId), EXAMPLE_LEDGER.address);
 const placeholder = (label: string) => id(`YuTrace OpenAPI example: ${label}`);
 
 /** The example POST /events body: produce the batch, inspect it, ship it. */
@@ -196,6 +197,7 @@ export function openApiExamples(publicUrl: string) {
     brand: "渝味",
   };
   return {
+    ledger: EXAMPLE_LEDGER,
     newOrganisation: { name: organisation.name, uscc: PRODUCER_USCC, district: "巴南区", roles: ["producer"] },
     organisation,
     apiKey: "ytk_9QZxq1f3W0bV7mT2LkR8sYp4nC6uE5aH1jD0gK3oPwI",

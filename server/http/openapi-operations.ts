@@ -21,7 +21,7 @@ export interface OperationSpec {
   errors: string[];
   /** Whether the call sends a ledger transaction (and so can meet an unreachable or paused chain). */
   chain?: boolean;
-  /** Public: no API key (health, the document itself). */
+  /** Public: served outside the API-key check (health, this document, the ledger address). */
   public?: boolean;
 }
 

@@ -62,6 +62,19 @@ export function paths(x: OpenApiExamples): Record<string, Record<string, Schema>
         errors: [],
       }),
     },
+    "/api/v1/ledger": {
+      get: operation("get", {
+        operationId: "getLedger",
+        tag: "Meta",
+        summary: "Where the ledger is",
+        description:
+          "Public. The chain id, TraceLedger contract address and deploy block, for anyone who verifies evidence " +
+          "against the chain themselves instead of trusting this gateway.",
+        public: true,
+        ok: { status: 200, description: "The ledger.", schema: "Ledger", example: x.ledger },
+        errors: [],
+      }),
+    },
     ...organisationPaths(x),
     ...batchPaths(x),
     ...eventPaths(x),

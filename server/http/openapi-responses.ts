@@ -280,5 +280,13 @@ export const responseSchemas: Record<string, Schema> = {
   ProductResponse: wrap("product", "Product"),
   BatchResponse: wrap("batch", "Batch"),
   BatchWithCustody: object({ batch: ref("Batch"), custody: nullable(ref("Custody")) }, ["batch", "custody"]),
+  Ledger: object(
+    {
+      chainId: { type: "string", pattern: "^\\d+$", description: "EIP-155 chain id, in decimal." },
+      address: withDescription(ref("Address"), "The TraceLedger contract."),
+      deployBlock: { ...blockNumber, description: "The block the contract was deployed in: read its logs from here." },
+    },
+    ["chainId", "address", "deployBlock"],
+  ),
   OpenApiDocument: { type: "object", description: "An OpenAPI 3.1 document." },
 };

@@ -26,7 +26,7 @@ Keys belong to an organisation (identified by its 统一社会信用代码) or t
 
 const cache = new Map<string, Record<string, unknown>>();
 
-/** The OpenAPI 3.1 document for the gateway reachable at `publicUrl`. */
+/** The OpenAPI 3.1 document for the gateway reachable at `publicUrl`; built once per URL, so do not change it. */
 export function openApiDocument(publicUrl: string): Record<string, unknown> {
   const base = publicUrl.replace(/\/+$/, "");
   let document = cache.get(base);
@@ -47,7 +47,7 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
         { name: "Batches", description: "Batches (追溯单元): registration, lineage and recalls." },
         { name: "Events", description: "EPCIS 2.0 event capture and evidence." },
         { name: "Health", description: "Liveness and readiness probes." },
-        { name: "Meta", description: "This description." },
+        { name: "Meta", description: "This description, and where the ledger is." },
       ],
       paths: paths(openApiExamples(base)),
       components: {

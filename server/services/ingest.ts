@@ -21,7 +21,7 @@ import { HttpError } from "../http/errors";
 import { keys } from "../store/keys";
 import type { BatchRecord, BatchState, EventRecord, OrgRecord, SubmissionRecord } from "../store/records";
 import { Store, type Operation } from "../store/store";
-import { Mutex } from "./mutex";
+import { Mutex } from "../util/mutex";
 
 export interface IngestDeps {
   store: Store;
@@ -155,12 +155,13 @@ export class IngestService {
       acceptedAt: recordTime,
       idempotencyKey,
       requestHash,
+      stateChanges: [...overlay.values()],
     };
     const result: SubmissionAccepted = {
       submission: { id: digest, seq, status: "pending", count: hashes.length, root: tree.root, nonce },
       events: hashes.map((eventId, index) => ({ index, eventId })),
     };
-    const { journal, batches } = this.deps.store;
+    const { journal } = this.deps.store;
     const ops: Operation[] = [
       Store.put(journal, keys.submission(seq), record),
       Store.put(journal, keys.submissionByDigest(digest), seq),
@@ -168,7 +169,6 @@ export class IngestService {
       Store.put(journal, keys.lastSubmissionSeq(), seq),
       Store.put(journal, nonceKey, nonce + 1),
       ...indexSubmission(this.deps.store, record, tree),
-      ...[...overlay.values()].map((state) => Store.put(batches, keys.batchState(state.batchId), state)),
     ];
     if (idempotencyKey !== null) {
       ops.push(Store.put(journal, keys.idempotency(org.orgId, idempotencyKey), { requestHash, result }));
@@ -278,7 +278,7 @@ function validateEvents(events: unknown[]): TraceEvent[] {
   return events as TraceEvent[];
 }
 
-/** The event index records of an accepted submission; `reindex` rebuilds them with this too. */
+/** The index records of an accepted submission (events, batch events, custody); `reindex` uses it too. */
 export function indexSubmission(
   store: Store,
   record: SubmissionRecord,
@@ -304,6 +304,7 @@ export function indexSubmission(
       ops.push(Store.put(store.events, keys.batchEvent(batchId, record.seq, index), eventId));
     }
   });
+  for (const state of record.stateChanges) ops.push(Store.put(store.batches, keys.batchState(state.batchId), state));
   return ops;
 }
 

@@ -123,6 +123,8 @@ export interface SubmissionRecord {
   acceptedAt: string;
   idempotencyKey: string | null;
   requestHash: string;
+  /** Custody changes the submission made, applied in order (rebuilds `state:` records). */
+  stateChanges: BatchState[];
 }
 
 /** events: `evt:<eventId>`: an index over the journal, rebuildable from it. */
