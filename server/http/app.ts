@@ -14,7 +14,7 @@ import { hashApiKey } from "../services/api-keys";
 import type { Store } from "../store/store";
 import { authenticate } from "./auth";
 import { errorMiddleware, HttpError } from "./errors";
-import { openApiDocument, apiDocsPage } from "./openapi";
+import { apiDocsPage, docsAssetsDir, docsInitScript, openApiDocument } from "./openapi";
 import { batchRoutes } from "./routes/batches";
 import { eventRoutes } from "./routes/events";
 import { organisationRoutes } from "./routes/organisations";
@@ -67,6 +67,11 @@ export function createApp(deps: AppDeps): Express {
   app.get("/api/docs", (_req, res) => {
     res.type("html").send(apiDocsPage());
   });
+  // Swagger UI from the npm package, served here: the reference works with no internet.
+  app.get("/api/docs/init.js", (_req, res) => {
+    res.type("js").send(docsInitScript());
+  });
+  app.use("/api/docs/assets", express.static(docsAssetsDir(), { immutable: true, maxAge: "1d", index: false }));
 
   const writes = rateLimit({
     windowMs: 60_000,

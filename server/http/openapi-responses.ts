@@ -33,6 +33,12 @@ const anchorRef = object(
   ["root", "seq", "block", "txHash", "blockTime"],
 );
 
+const digitalLink = {
+  type: "string",
+  format: "uri",
+  description: "The batch's GS1 Digital Link URI on this gateway: the QR code payload and trace page.",
+};
+
 export const responseSchemas: Record<string, Schema> = {
   Organisation: object(
     {
@@ -105,14 +111,7 @@ export const responseSchemas: Record<string, Schema> = {
     ["status", "previous", "byOrg", "reasonHash", "block", "txHash", "at"],
   ),
   Batch: object(
-    {
-      ...batchRecordFields,
-      digitalLink: {
-        type: "string",
-        format: "uri",
-        description: "The batch's GS1 Digital Link URI on this gateway: the QR code payload and trace page.",
-      },
-    },
+    { ...batchRecordFields, digitalLink },
     [...batchRecordRequired, "digitalLink"],
     { description: "A batch (追溯单元) as the ledger and the indexer know it." },
   ),
@@ -129,10 +128,11 @@ export const responseSchemas: Record<string, Schema> = {
   LineageBatch: object(
     {
       ...batchRecordFields,
+      digitalLink,
       depth: { type: "integer", minimum: 1, description: "Steps from the root batch." },
       custodian: nullable(ref("OrgId")),
     },
-    [...batchRecordRequired, "depth", "custodian"],
+    [...batchRecordRequired, "digitalLink", "depth", "custodian"],
   ),
   Lineage: object(
     {

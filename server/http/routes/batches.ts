@@ -72,7 +72,11 @@ export function batchRoutes(registry: Registry, queries: Queries, publicUrl: str
 
   router.get("/batches/:batchId/lineage", async (req, res) => {
     const { direction } = parse(lineageQuerySchema, req.query, "the query");
-    res.json(await queries.lineage(batchIdParam(req.params.batchId), direction));
+    const lineage = await queries.lineage(batchIdParam(req.params.batchId), direction);
+    res.json({
+      ...lineage,
+      batches: lineage.batches.map((batch) => ({ ...batch, digitalLink: batchUri(publicUrl, batch) })),
+    });
   });
 
   router.post("/batches/:batchId/recall", async (req, res) => {
