@@ -244,8 +244,18 @@ export function openApiExamples(publicUrl: string) {
       root: BATCH_ID,
       direction: "up",
       batches: [
-        { ...batchRecord(PEPPER_ID, PEPPER, supplier, 19870), depth: 1, custodian: PRODUCER_ID },
-        { ...batchRecord(TALLOW_ID, TALLOW, supplier, 20102), depth: 1, custodian: PRODUCER_ID },
+        {
+          ...batchRecord(PEPPER_ID, PEPPER, supplier, 19870),
+          digitalLink: batchUri(publicUrl, PEPPER),
+          depth: 1,
+          custodian: PRODUCER_ID,
+        },
+        {
+          ...batchRecord(TALLOW_ID, TALLOW, supplier, 20102),
+          digitalLink: batchUri(publicUrl, TALLOW),
+          depth: 1,
+          custodian: PRODUCER_ID,
+        },
       ],
       edges: [
         [PEPPER_ID, BATCH_ID],
