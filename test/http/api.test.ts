@@ -6,7 +6,7 @@
  * regulator's recall. Each test builds on the ones before it, as the chain itself does.
  */
 import { expect } from "chai";
-import { ZeroHash, id, recoverAddress } from "ethers";
+import { ZeroHash, getAddress, id, recoverAddress } from "ethers";
 import request from "supertest";
 
 import { ROLE_IDS } from "../../server/chain/ledger-client";
@@ -161,7 +161,7 @@ describe("HTTP API: the supply chain of a Chongqing hotpot base, end to end", fu
         };
 
         const onChain = await gateway.ledger.ledger.getOrganisation(org.orgId);
-        expect(onChain.account).to.equal(org.account);
+        expect(onChain.account).to.equal(getAddress(org.account));
         expect(onChain.suspended).to.equal(false);
         expect(await gateway.ledger.ledger.organisationOf(org.account)).to.equal(org.orgId);
         const role = ROLE_IDS[input.roles[0] as RoleName];
@@ -210,11 +210,11 @@ describe("HTTP API: the supply chain of a Chongqing hotpot base, end to end", fu
       const res = await api().post(`/api/v1/organisations/${retailer.orgId}/signing-key`).set(bearer(t.adminKey));
       expect(res.status, JSON.stringify(res.body)).to.equal(201);
       const newAccount: string = res.body.organisation.account;
-      expect(newAccount).to.match(/^0x[0-9a-fA-F]{40}$/);
+      expect(newAccount).to.match(/^0x[0-9a-f]{40}$/);
       expect(newAccount).not.to.equal(oldAccount);
 
       const ledger = gateway.ledger.ledger;
-      expect((await ledger.getOrganisation(retailer.orgId)).account).to.equal(newAccount);
+      expect((await ledger.getOrganisation(retailer.orgId)).account).to.equal(getAddress(newAccount));
       expect(await ledger.hasActiveRole(ROLE_IDS.retailer, oldAccount)).to.equal(false);
       expect(await ledger.hasActiveRole(ROLE_IDS.retailer, newAccount)).to.equal(true);
       expect(await ledger.organisationOf(oldAccount)).to.equal(ZeroHash);
@@ -468,7 +468,7 @@ describe("HTTP API: the supply chain of a Chongqing hotpot base, end to end", fu
       });
       expect(digest).to.equal(submission.id);
       expect(await gateway.ledger.ledger.hashSubmission(submission.signer, submission.root, submission.count, submission.nonce)).to.equal(digest);
-      expect(recoverAddress(digest, submission.signature)).to.equal(inspector.account);
+      expect(recoverAddress(digest, submission.signature)).to.equal(getAddress(inspector.account));
       // 3. submission digest → anchored root, checked by the contract.
       expect(proofs.submissionToAnchor).to.be.an("array");
       expect(await gateway.ledger.ledger.verifyAnchoredLeaf(anchor!.root, digest, proofs.submissionToAnchor!)).to.equal(true);
@@ -587,7 +587,7 @@ describe("HTTP API: the supply chain of a Chongqing hotpot base, end to end", fu
       });
       const view = await getEvent(received.events[0]!.eventId);
       expect(view.submission.signer).to.equal(retailer.account);
-      expect(recoverAddress(view.submission.id, view.submission.signature)).to.equal(retailer.account);
+      expect(recoverAddress(view.submission.id, view.submission.signature)).to.equal(getAddress(retailer.account));
     });
   });
 
