@@ -20,7 +20,9 @@ async function main(): Promise<void> {
   try {
     store = await Store.open(path.join(config.dataDir, "store"));
   } catch (error) {
-    throw new Error(`cannot open the store in ${config.dataDir} (is the gateway still running?): ${(error as Error).message}`);
+    throw new Error(
+      `cannot open the store in ${config.dataDir} (is the gateway still running?): ${(error as Error).message}`,
+    );
   }
   let node: LocalNode | null = null;
   let provider: JsonRpcProvider | null = null;

@@ -3,6 +3,8 @@
  * YUTRACE_RPC_URL is set), TraceLedger deployed or replayed, the store in ./data, the Chongqing
  * demo dataset on first start (demo mode), and the gateway on :8080. Ctrl-C stops everything.
  */
+import path from "node:path";
+
 import { ConfigError, loadConfig } from "../server/config";
 import { loadDemoData } from "../server/demo/load";
 import { startGateway } from "../server/gateway";
@@ -30,7 +32,8 @@ async function main(): Promise<void> {
   line("readiness", `${gateway.url}/readyz`);
   line("chain (JSON-RPC)", gateway.chainUrl);
   line("TraceLedger", gateway.ledger.address);
-  if (gateway.demoAdminApiKey) line("admin API key", "in data/admin-api-key.txt (demo mode)");
+  const dataFile = (name: string) => path.join(path.relative(process.cwd(), config.dataDir) || ".", name);
+  if (gateway.demoAdminApiKey) line("admin API key", `in ${dataFile("admin-api-key.txt")} (demo mode)`);
   if (demo) {
     console.log("\nDemo data (重庆火锅底料 supply chain):");
     for (const [label, value] of demo.links) line(label, value);

@@ -16,7 +16,8 @@ import { startLocalNode, type LocalNode } from "./chain/local-node";
 import { deployLedgerLogged, replayTxLog, shouldReplay } from "./chain/txlog";
 import type { Config } from "./config";
 import { createApp, type Health } from "./http/app";
-import { Indexer, reindexChain } from "./index/indexer";
+import { Indexer } from "./index/indexer";
+import { rebuildIndex } from "./index/rebuild";
 import { ADMIN, findApiKey, hashApiKey, newApiKey } from "./services/api-keys";
 import { IngestService } from "./services/ingest";
 import { Queries } from "./services/queries";
@@ -182,7 +183,7 @@ async function ledgerIdentity(
       });
       logger.info({ replayed, ms: Date.now() - started }, "ledger rebuilt from the transaction log");
       // Same contract, state and block numbers, but new block hashes and times: index afresh.
-      await reindexChain(store, provider, { ledgerAddress: known.ledger, deployBlock: known.deployBlock });
+      await rebuildIndex(store, provider, known);
     }
     if ((await provider.getCode(known.ledger)) === "0x") {
       throw new Error(`no TraceLedger at ${known.ledger} on ${config.rpcUrl ?? "the local chain"}`);

@@ -42,3 +42,15 @@ function assertJson(value: unknown, path: string): void {
 export function canonicalHash(value: unknown): string {
   return keccak256(toUtf8Bytes(canonicalize(value)));
 }
+
+/** Whether `value` nests objects and arrays deeper than `max` levels (checked without recursion). */
+export function exceedsDepth(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== "object") continue;
+    if (depth >= max) return true;
+    for (const child of Array.isArray(item) ? item : Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return false;
+}

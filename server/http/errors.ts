@@ -37,6 +37,13 @@ const REVERT_STATUS: Record<string, [number, string]> = {
   TraceLedgerOrganisationSuspended: [403, "organisation_suspended"],
   TraceLedgerNotAnOrganisation: [403, "not_an_organisation"],
   AccessControlUnauthorizedAccount: [403, "role_not_allowed"],
+  TraceLedgerParentNotActive: [422, "input_not_active"],
+  TraceLedgerBatchRecalled: [409, "batch_recalled"],
+  TraceLedgerInvalidStatusTransition: [409, "invalid_status_transition"],
+  TraceLedgerInvalidGtin: [400, "invalid_gtin"],
+  TraceLedgerInvalidLot: [400, "invalid_lot"],
+  TraceLedgerTooManyParents: [400, "too_many_inputs"],
+  TraceLedgerDuplicateParent: [400, "duplicate_input"],
   EnforcedPause: [503, "ledger_paused"],
 };
 

@@ -357,6 +357,42 @@ export const ERROR_EXAMPLES: Record<string, ErrorExample> = {
     message: "the ledger reverted with Error(…)",
     details: { ledgerError: "Error", args: ["…"] },
   },
+  input_not_active: {
+    status: 422,
+    message: "the ledger reverted with TraceLedgerParentNotActive(0x6b1e…639a, 3)",
+    details: { ledgerError: "TraceLedgerParentNotActive", args: ["0x6b1e…639a", "3"] },
+  },
+  too_many_inputs: {
+    status: 400,
+    message: "the ledger reverted with TraceLedgerTooManyParents(33, 32)",
+    details: { ledgerError: "TraceLedgerTooManyParents", args: ["33", "32"] },
+  },
+  duplicate_input: {
+    status: 400,
+    message: "the ledger reverted with TraceLedgerDuplicateParent(0x6b1e…639a)",
+    details: { ledgerError: "TraceLedgerDuplicateParent", args: ["0x6b1e…639a"] },
+  },
+  invalid_gtin: {
+    status: 400,
+    message: "the ledger reverted with TraceLedgerInvalidGtin(6903885010018)",
+    details: { ledgerError: "TraceLedgerInvalidGtin", args: ["6903885010018"] },
+  },
+  invalid_lot: {
+    status: 400,
+    message: "the ledger reverted with TraceLedgerInvalidLot(DZ 01)",
+    details: { ledgerError: "TraceLedgerInvalidLot", args: ["DZ 01"] },
+  },
+  batch_recalled: {
+    status: 409,
+    message: "the ledger reverted with TraceLedgerBatchRecalled(0x6b1e…639a)",
+    details: { ledgerError: "TraceLedgerBatchRecalled", args: ["0x6b1e…639a"] },
+  },
+  invalid_status_transition: {
+    status: 409,
+    message: "the ledger reverted with TraceLedgerInvalidStatusTransition(0x6b1e…639a, 1, 1)",
+    details: { ledgerError: "TraceLedgerInvalidStatusTransition", args: ["0x6b1e…639a", "1", "1"] },
+  },
+  too_deeply_nested: { status: 400, message: "the request body nests deeper than 32 levels" },
   rate_limited: { status: 429, message: "too many writes with this key; slow down" },
   internal_error: { status: 500, message: "something went wrong on our side; it has been logged" },
   chain_unavailable: { status: 503, message: "the ledger chain cannot be reached; try again shortly" },

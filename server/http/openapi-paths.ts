@@ -196,7 +196,7 @@ function batchPaths(x: OpenApiExamples): Record<string, Record<string, Schema>> 
           example: { product: x.product },
           headers: ["Location"],
         },
-        errors: ["invalid_request", ...producer, "product_exists", "self_custody"],
+        errors: ["invalid_request", ...producer, "product_exists", "self_custody", "invalid_gtin"],
         chain: true,
       }),
     },
@@ -224,6 +224,10 @@ function batchPaths(x: OpenApiExamples): Record<string, Record<string, Schema>> 
         errors: ["invalid_request", ...producer, "not_product_owner", "unknown_product", "unknown_batch"].concat([
           "batch_exists",
           "self_custody",
+          "input_not_active",
+          "too_many_inputs",
+          "duplicate_input",
+          "invalid_lot",
         ]),
         chain: true,
       }),
@@ -294,7 +298,7 @@ function batchPaths(x: OpenApiExamples): Record<string, Record<string, Schema>> 
           "role_not_allowed",
           "not_batch_producer",
           "unknown_batch",
-        ].concat(["self_custody", "not_an_organisation"]),
+        ].concat(["self_custody", "not_an_organisation", "batch_recalled", "invalid_status_transition"]),
         chain: true,
       }),
     },
@@ -324,7 +328,8 @@ function eventPaths(x: OpenApiExamples): Record<string, Record<string, Schema>> 
           example: x.accepted,
           headers: ["Location", "Idempotent-Replayed"],
         },
-        errors: ["invalid_submission", "invalid_idempotency_key", "too_many_events", "signature_required"].concat(
+        errors: ["invalid_submission", "invalid_idempotency_key", "too_many_events", "too_deeply_nested"].concat(
+          ["signature_required"],
           ["organisation_required", "role_not_allowed", "duplicate_event", "idempotency_key_reused", "wrong_nonce"],
           ["events_rejected", "invalid_signature"],
         ),

@@ -110,11 +110,9 @@ export const responseSchemas: Record<string, Schema> = {
     },
     ["status", "previous", "byOrg", "reasonHash", "block", "txHash", "at"],
   ),
-  Batch: object(
-    { ...batchRecordFields, digitalLink },
-    [...batchRecordRequired, "digitalLink"],
-    { description: "A batch (追溯单元) as the ledger and the indexer know it." },
-  ),
+  Batch: object({ ...batchRecordFields, digitalLink }, [...batchRecordRequired, "digitalLink"], {
+    description: "A batch (追溯单元) as the ledger and the indexer know it.",
+  }),
   Custody: object(
     {
       batchId: ref("BatchId"),

@@ -9,7 +9,7 @@ import type { Provider } from "ethers";
 import { merkleTree } from "../domain/merkle";
 import { indexSubmission } from "../services/ingest";
 import { keys } from "../store/keys";
-import type { AnchorRecord, ChainIdentity, SubmissionAnchor, SubmissionRecord } from "../store/records";
+import type { AnchorOnChain, AnchorRecord, ChainIdentity, SubmissionAnchor, SubmissionRecord } from "../store/records";
 import { Store, type Operation } from "../store/store";
 import { reindexChain } from "./indexer";
 
@@ -56,14 +56,16 @@ export async function rebuildIndex(
     const plan = value as AnchorRecord;
     if (plan.status !== "anchored") continue;
     const tree = merkleTree(plan.submissionSeqs.map((seq) => digests.get(seq)!));
+    // The chain's own facts win: after a replay the block times are new.
+    const onChain = (await store.anchors.get(keys.anchorOnChain(plan.root))) as AnchorOnChain | undefined;
     plan.submissionSeqs.forEach((seq, index) => {
       const proof: SubmissionAnchor = {
         root: plan.root,
         proof: tree.proof(index),
-        anchorSeq: plan.seq!,
-        block: plan.block!,
-        txHash: plan.txHash!,
-        blockTime: plan.blockTime!,
+        anchorSeq: onChain?.seq ?? plan.seq!,
+        block: onChain?.block ?? plan.block!,
+        txHash: onChain?.txHash ?? plan.txHash!,
+        blockTime: onChain?.blockTime ?? plan.blockTime!,
       };
       ops.push(Store.put(store.anchors, keys.submissionAnchor(seq), proof));
     });

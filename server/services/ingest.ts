@@ -11,7 +11,7 @@ import { Signature, verifyTypedData, type BaseWallet, type TypedDataDomain } fro
 import { z } from "zod";
 
 import { LEDGER_TYPES, submissionDigest } from "../chain/typed-data";
-import { canonicalHash } from "../domain/canonical";
+import { canonicalHash, exceedsDepth } from "../domain/canonical";
 import { batchIdOfKey } from "../domain/batch-id";
 import { MAX_EVENTS_PER_SUBMISSION, batchesOf, traceEventSchema, type TraceEvent } from "../domain/events";
 import { orgIdOf } from "../domain/identifiers";
@@ -55,6 +55,8 @@ const bodySchema = z
   .strict();
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+/** Far deeper than any valid submission (about 7 levels), far shallower than the stack allows. */
+const MAX_JSON_DEPTH = 32;
 
 export class IngestService {
   private readonly mutex = new Mutex();
@@ -78,6 +80,9 @@ export class IngestService {
         "too_many_events",
         `a submission holds at most ${MAX_EVENTS_PER_SUBMISSION} events; this one has ${body.events.length}`,
       );
+    }
+    if (exceedsDepth(input.body, MAX_JSON_DEPTH)) {
+      throw new HttpError(400, "too_deeply_nested", `the request body nests deeper than ${MAX_JSON_DEPTH} levels`);
     }
     const requestHash = canonicalHash(input.body);
     return this.mutex.run(async () => {
@@ -107,6 +112,9 @@ export class IngestService {
   ): Promise<SubmissionAccepted> {
     const now = (this.deps.now ?? (() => new Date()))();
     const events = validateEvents(body.events);
+    // Duplicates first: a resent event must read as a duplicate, not as breaking custody rules.
+    const hashes = events.map((event) => canonicalHash(event));
+    await this.refuseDuplicates(hashes);
     const overlay = new Map<string, BatchState>();
     const lookups = this.lookups(overlay);
     const problems: (EventProblem & { index: number })[] = [];
@@ -129,8 +137,6 @@ export class IngestService {
       );
     }
 
-    const hashes = events.map((event) => canonicalHash(event));
-    await this.refuseDuplicates(hashes);
     const tree = merkleTree(hashes);
     const nonceKey = keys.submissionNonce(org.orgId);
     const nonce: number = (await this.deps.store.journal.get(nonceKey)) ?? 0;

@@ -7,6 +7,7 @@
 import { id, isAddress, type Wallet } from "ethers";
 
 import { generateSigningKey, openKey, sealKey } from "../chain/custody";
+import { LedgerRevertError } from "../chain/errors";
 import type { LedgerClient } from "../chain/ledger-client";
 import { batchIdOf } from "../domain/batch-id";
 import { canonicalHash } from "../domain/canonical";
@@ -141,8 +142,9 @@ export class Registry {
       throw new HttpError(409, "product_exists", `product ${metadata.gtin} is registered already`);
     }
     const metadataHash = canonicalHash(metadata);
-    await store.write([Store.put(store.products, keys.metadata(metadataHash), metadata)], { sync: true });
-    const sent = await ledger.registerProduct(await this.signer(org), BigInt(metadata.gtin), metadataHash);
+    const sent = await this.withMetadata(store.products, metadataHash, metadata, async () =>
+      ledger.registerProduct(await this.signer(org), BigInt(metadata.gtin), metadataHash),
+    );
     await this.deps.indexed(sent.blockNumber);
     return (await store.products.get(keys.product(metadata.gtin))) as ProductRecord;
   }
@@ -163,13 +165,8 @@ export class Registry {
     );
     if (missing.length > 0) throw new HttpError(404, "unknown_batch", "an input batch is not registered", { missing });
     const metadataHash = canonicalHash(metadata);
-    await store.write([Store.put(store.batches, keys.metadata(metadataHash), metadata)], { sync: true });
-    const sent = await ledger.registerBatch(
-      await this.signer(org),
-      BigInt(metadata.gtin),
-      metadata.lot,
-      metadataHash,
-      inputs,
+    const sent = await this.withMetadata(store.batches, metadataHash, metadata, async () =>
+      ledger.registerBatch(await this.signer(org), BigInt(metadata.gtin), metadata.lot, metadataHash, inputs),
     );
     await this.deps.indexed(sent.blockNumber);
     return (await store.batches.get(keys.batch(batchId))) as BatchRecord;
@@ -179,6 +176,29 @@ export class Registry {
     const sent = await this.deps.ledger.recall(await this.signer(org), batchId, id(reason));
     await this.deps.indexed(sent.blockNumber);
     return (await this.deps.store.batches.get(keys.batch(batchId))) as BatchRecord;
+  }
+
+  /**
+   * Stores metadata before its registering transaction (the indexer attaches it when it applies the
+   * block), and takes it back if the chain refused the transaction before anything was sent.
+   */
+  private async withMetadata<T>(
+    sublevel: Store["products"],
+    metadataHash: string,
+    metadata: unknown,
+    send: () => Promise<T>,
+  ): Promise<T> {
+    const { store } = this.deps;
+    const existed = (await sublevel.get(keys.metadata(metadataHash))) !== undefined;
+    if (!existed) await store.write([Store.put(sublevel, keys.metadata(metadataHash), metadata)], { sync: true });
+    try {
+      return await send();
+    } catch (error) {
+      if (!existed && error instanceof LedgerRevertError && error.txHash === null) {
+        await store.write([Store.del(sublevel, keys.metadata(metadataHash))], { sync: true });
+      }
+      throw error;
+    }
   }
 
   /** The custodial signing key of `org`. */

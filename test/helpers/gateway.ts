@@ -138,7 +138,14 @@ export async function createOrganisation(t: TestGateway, input: OrganisationInpu
     .send({ ...input, roles: [...input.roles] });
   expect(res.status, JSON.stringify(res.body)).to.equal(201);
   const org = res.body.organisation;
-  return { orgId: org.orgId, uscc: org.uscc, name: org.name, account: org.account, roles: org.roles, apiKey: res.body.apiKey };
+  return {
+    orgId: org.orgId,
+    uscc: org.uscc,
+    name: org.name,
+    account: org.account,
+    roles: org.roles,
+    apiKey: res.body.apiKey,
+  };
 }
 
 // ---------------------------------------------------------------- products and batches

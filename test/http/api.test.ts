@@ -22,7 +22,6 @@ import {
   PRODUCTS,
   bearer,
   cstTime,
-  createOrganisation,
   dateIn,
   destination,
   expectError,
@@ -92,7 +91,15 @@ interface EventView {
   event: unknown;
   organisation: string;
   batchIds: string[];
-  submission: { id: string; seq: number; root: string; count: number; nonce: number; signer: string; signature: string };
+  submission: {
+    id: string;
+    seq: number;
+    root: string;
+    count: number;
+    nonce: number;
+    signer: string;
+    signature: string;
+  };
   proofs: { eventToSubmission: string[]; submissionToAnchor: string[] | null };
   anchor: { root: string; seq: number; block: number; txHash: string; blockTime: string } | null;
 }
@@ -109,7 +116,10 @@ describe("HTTP API: the supply chain of a Chongqing hotpot base, end to end", fu
   const api = () => request(t.url);
 
   /** `POST /api/v1/events` as `org`; expects 202 and returns the body. */
-  async function submit(org: TestOrg, events: object[]): Promise<{ submission: { id: string }; events: { eventId: string }[] }> {
+  async function submit(
+    org: TestOrg,
+    events: object[],
+  ): Promise<{ submission: { id: string }; events: { eventId: string }[] }> {
     const res = await api().post("/api/v1/events").set(bearer(org.apiKey)).send({ events });
     expect(res.status, JSON.stringify(res.body)).to.equal(202);
     return res.body;
@@ -314,7 +324,9 @@ describe("HTTP API: the supply chain of a Chongqing hotpot base, end to end", fu
 
     it("lists lineage up and down transitively, each batch with its depth", async function () {
       const key = orgs.regulator.apiKey;
-      const up = await api().get(`/api/v1/batches/${batchId("giftBox")}/lineage`).set(bearer(key));
+      const up = await api()
+        .get(`/api/v1/batches/${batchId("giftBox")}/lineage`)
+        .set(bearer(key));
       expect(up.status).to.equal(200);
       expect(up.body.root).to.equal(batchId("giftBox"));
       expect(up.body.direction).to.equal("up");
@@ -377,9 +389,10 @@ describe("HTTP API: the supply chain of a Chongqing hotpot base, end to end", fu
       const { submission } = first.body;
       expect(first.headers.location).to.equal(`/api/v1/submissions/${submission.id}`);
       expect(submission).to.deep.include({ status: "pending", count: 3, nonce: 0 });
-      expect(first.body.events).to.deep.equal(
-        events.map((event, index) => ({ index, eventId: canonicalHash(event) })),
-      );
+      const located = await api().get(first.headers.location).set(bearer(otherProducer.apiKey));
+      expect(located.status).to.equal(200);
+      expect(located.body).to.deep.include({ id: submission.id, seq: submission.seq, count: 3 });
+      expect(first.body.events).to.deep.equal(events.map((event, index) => ({ index, eventId: canonicalHash(event) })));
 
       const retry = await send();
       expect(retry.status).to.equal(202);
@@ -387,7 +400,9 @@ describe("HTTP API: the supply chain of a Chongqing hotpot base, end to end", fu
       expect(retry.headers.location).to.equal(first.headers.location);
       expect(retry.text).to.equal(first.text);
 
-      const custody = await api().get(`/api/v1/batches/${batchId("chili")}`).set(bearer(producer.apiKey));
+      const custody = await api()
+        .get(`/api/v1/batches/${batchId("chili")}`)
+        .set(bearer(producer.apiKey));
       expect(custody.body.custody).to.deep.equal({
         batchId: batchId("chili"),
         custodian: otherProducer.orgId,
@@ -402,12 +417,19 @@ describe("HTTP API: the supply chain of a Chongqing hotpot base, end to end", fu
           disposition: "in_progress",
           bizLocation: { district: "巴南区", name: "原料仓" },
         }),
-        transformationEvent(at(-15, 14), [q("chili", 600, "KGM"), q("tallow", 400, "KGM")], [q("hotpot", 5000, "XBX")], {
-          bizLocation: { district: "巴南区", name: "火锅底料车间 2 号线" },
-        }),
+        transformationEvent(
+          at(-15, 14),
+          [q("chili", 600, "KGM"), q("tallow", 400, "KGM")],
+          [q("hotpot", 5000, "XBX")],
+          {
+            bizLocation: { district: "巴南区", name: "火锅底料车间 2 号线" },
+          },
+        ),
       ]);
       hotpotEvents.push(body.events[1]!.eventId);
-      const chili = await api().get(`/api/v1/batches/${batchId("chili")}`).set(bearer(orgs.producer.apiKey));
+      const chili = await api()
+        .get(`/api/v1/batches/${batchId("chili")}`)
+        .set(bearer(orgs.producer.apiKey));
       expect(chili.body.custody).to.deep.include({ custodian: orgs.producer.orgId, inTransitTo: null });
     });
 
@@ -467,11 +489,20 @@ describe("HTTP API: the supply chain of a Chongqing hotpot base, end to end", fu
         nonce: BigInt(submission.nonce),
       });
       expect(digest).to.equal(submission.id);
-      expect(await gateway.ledger.ledger.hashSubmission(submission.signer, submission.root, submission.count, submission.nonce)).to.equal(digest);
+      expect(
+        await gateway.ledger.ledger.hashSubmission(
+          submission.signer,
+          submission.root,
+          submission.count,
+          submission.nonce,
+        ),
+      ).to.equal(digest);
       expect(recoverAddress(digest, submission.signature)).to.equal(getAddress(inspector.account));
       // 3. submission digest → anchored root, checked by the contract.
       expect(proofs.submissionToAnchor).to.be.an("array");
-      expect(await gateway.ledger.ledger.verifyAnchoredLeaf(anchor!.root, digest, proofs.submissionToAnchor!)).to.equal(true);
+      expect(await gateway.ledger.ledger.verifyAnchoredLeaf(anchor!.root, digest, proofs.submissionToAnchor!)).to.equal(
+        true,
+      );
       const onChain = await gateway.ledger.ledger.getAnchor(anchor!.root);
       expect(onChain.seq).to.equal(BigInt(anchor!.seq));
       expect(onChain.blockNumber).to.equal(BigInt(anchor!.block));
@@ -578,7 +609,9 @@ describe("HTTP API: the supply chain of a Chongqing hotpot base, end to end", fu
         }),
       ]);
 
-      const res = await api().get(`/api/v1/batches/${batchId("giftBox")}`).set(bearer(retailer.apiKey));
+      const res = await api()
+        .get(`/api/v1/batches/${batchId("giftBox")}`)
+        .set(bearer(retailer.apiKey));
       expect(res.body.custody).to.deep.equal({
         batchId: batchId("giftBox"),
         custodian: retailer.orgId,
@@ -643,7 +676,9 @@ describe("HTTP API: the supply chain of a Chongqing hotpot base, end to end", fu
         code: "input_recalled",
         message: `batch ${LOTS.hotpot.gtin}/${LOTS.hotpot.lot} was made from recalled batch ${batchId("chili")}`,
       });
-      const page = await api().get(`/api/v1/batches/${batchId("hotpot")}/events`).set(bearer(producer.apiKey));
+      const page = await api()
+        .get(`/api/v1/batches/${batchId("hotpot")}/events`)
+        .set(bearer(producer.apiKey));
       expect(page.body.events.map((e: EventView) => e.eventId)).to.deep.equal(hotpotEvents);
     });
   });
