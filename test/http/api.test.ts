@@ -37,6 +37,7 @@ import {
   type TestGateway,
   type TestOrg,
 } from "../helpers/gateway";
+import type { EventView } from "../../server/services/queries";
 
 const BatchStatus = { Active: 1n, Recalled: 3n } as const;
 const NOW = new Date();
@@ -84,25 +85,6 @@ const BATCHES: Record<LotKey, BatchInput> = {
     inputs: [LOTS.hotpot],
   },
 };
-
-interface EventView {
-  eventId: string;
-  status: "pending" | "anchored";
-  event: unknown;
-  organisation: string;
-  batchIds: string[];
-  submission: {
-    id: string;
-    seq: number;
-    root: string;
-    count: number;
-    nonce: number;
-    signer: string;
-    signature: string;
-  };
-  proofs: { eventToSubmission: string[]; submissionToAnchor: string[] | null };
-  anchor: { root: string; seq: number; block: number; txHash: string; blockTime: string } | null;
-}
 
 describe("HTTP API: the supply chain of a Chongqing hotpot base, end to end", function () {
   this.timeout(120_000);

@@ -2,7 +2,9 @@
  * `npm run reindex`: the index rebuilt from the chain and the journal equals the one the running
  * gateway built, record for record — after the derived records were damaged or deleted.
  */
+import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
+import { promisify } from "node:util";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
@@ -71,5 +73,35 @@ describe("rebuilding the index from the chain and the journal", function () {
     expect(result.submissions).to.equal((await store.journal.keys(keys.submissionRange).all()).length);
     expect([...stages]).to.deep.equal(["chain", "events", "anchors"]);
     expect(await indexSnapshot(store)).to.deep.equal(before);
+  });
+
+  it("runs as `npm run reindex` on a stopped gateway: replays the local chain and rebuilds the same events", async function () {
+    const { store } = gateway;
+    const events = await store.events.iterator().all();
+    const statuses = (await store.batches.values({ gte: "batch:", lt: "batch;" }).all()).map(
+      (b: { batchId: string; status: string }) => [b.batchId, b.status],
+    );
+    await gateway.stop();
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [require.resolve("ts-node/dist/bin.js"), "--transpile-only", "scripts/reindex.ts"],
+      {
+        cwd: path.join(__dirname, "..", ".."),
+        env: { ...process.env, YUTRACE_DATA_DIR: dir, YUTRACE_CHAIN_PORT: String(await freePort()) },
+      },
+    );
+    expect(stdout).to.contain("replaying the transaction log onto the local chain");
+    expect(stdout).to.match(/index rebuilt in [\d.]+ s: \d+ submissions, 1 anchors/);
+
+    const reopened = await Store.open(path.join(dir, "store"));
+    try {
+      expect(await reopened.events.iterator().all()).to.deep.equal(events);
+      const after = (await reopened.batches.values({ gte: "batch:", lt: "batch;" }).all()).map(
+        (b: { batchId: string; status: string }) => [b.batchId, b.status],
+      );
+      expect(after).to.deep.equal(statuses);
+    } finally {
+      await reopened.close();
+    }
   });
 });
