@@ -22,6 +22,7 @@ import { ADMIN, findApiKey, hashApiKey, newApiKey } from "./services/api-keys";
 import { IngestService } from "./services/ingest";
 import { Queries } from "./services/queries";
 import { Registry } from "./services/registry";
+import { TraceService } from "./services/trace";
 import { keys } from "./store/keys";
 import type { ApiKeyRecord, ChainIdentity } from "./store/records";
 import { Store } from "./store/store";
@@ -96,6 +97,7 @@ export async function startGateway(config: Config, options: { logger?: Logger } 
       custodialSigner: (orgId) => registry.signer(orgId),
     });
     const queries = new Queries(store);
+    const trace = new TraceService(store, config.publicUrl);
     const demoAdminApiKey = await ensureAdminApiKey(config, store);
 
     const health = async (): Promise<Health> => {
@@ -113,6 +115,7 @@ export async function startGateway(config: Config, options: { logger?: Logger } 
       registry,
       ingest,
       queries,
+      trace,
       logger,
       publicUrl: config.publicUrl,
       ledger: { chainId: identity.chainId, address: identity.ledger, deployBlock: identity.deployBlock },

@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import type { IngestService } from "../services/ingest";
 import type { Queries } from "../services/queries";
 import type { Registry } from "../services/registry";
+import type { TraceService } from "../services/trace";
 import { hashApiKey } from "../services/api-keys";
 import type { Store } from "../store/store";
 import { authenticate } from "./auth";
@@ -18,6 +19,7 @@ import { apiDocsPage, docsAssetsDir, docsInitScript, openApiDocument } from "./o
 import { batchRoutes } from "./routes/batches";
 import { eventRoutes } from "./routes/events";
 import { organisationRoutes } from "./routes/organisations";
+import { resolverRoutes } from "./routes/resolver";
 
 export interface Health {
   chainReachable: boolean;
@@ -32,6 +34,7 @@ export interface AppDeps {
   registry: Registry;
   ingest: IngestService;
   queries: Queries;
+  trace: TraceService;
   logger: Logger;
   publicUrl: string;
   /** Where the ledger is, for anyone who wants to verify against the chain themselves. */
@@ -49,7 +52,8 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", false);
-  app.use(helmet());
+  // No upgrade-insecure-requests: a demo or LAN gateway on plain http must still load its own pages.
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   app.use(express.json({ limit: deps.bodyLimit ?? "4mb", strict: true }));
 
   app.get("/healthz", (_req, res) => {
@@ -95,6 +99,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(batchRoutes(deps.registry, deps.queries, deps.publicUrl));
   api.use(eventRoutes(deps.ingest, deps.queries));
   app.use("/api/v1", api);
+  app.use(resolverRoutes(deps.trace, deps.queries, deps.publicUrl));
 
   app.use((req, _res, next) => next(new HttpError(404, "not_found", `no route ${req.method} ${req.path}`)));
   app.use(errorMiddleware(deps.logger));

@@ -124,6 +124,7 @@ export class Registry {
 
   async suspend(orgId: string, reason: string): Promise<OrgRecord> {
     await this.org(orgId);
+    await this.deps.store.write([Store.put(this.deps.store.orgs, keys.reason(id(reason)), reason)], { sync: true });
     const sent = await this.deps.ledger.suspendOrganisation(orgId, id(reason));
     await this.deps.indexed(sent.blockNumber);
     return this.org(orgId);
@@ -173,6 +174,9 @@ export class Registry {
   }
 
   async recall(org: OrgRecord, batchId: string, reason: string): Promise<BatchRecord> {
+    const { store } = this.deps;
+    // The chain holds the reason's hash; its text is kept here for the consumer page.
+    await store.write([Store.put(store.batches, keys.reason(id(reason)), reason)], { sync: true });
     const sent = await this.deps.ledger.recall(await this.signer(org), batchId, id(reason));
     await this.deps.indexed(sent.blockNumber);
     return (await this.deps.store.batches.get(keys.batch(batchId))) as BatchRecord;

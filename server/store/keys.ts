@@ -50,6 +50,8 @@ export const keys = {
   product: (gtin: string) => `product:${gtin}`,
   /** products / batches: off-chain metadata by its hash, stored before the registering transaction. */
   metadata: (metadataHash: string) => `meta:${metadataHash}`,
+  /** batches / orgs: the text of a recall, hold or suspension reason by its keccak256 (on-chain). */
+  reason: (reasonHash: string) => `reason:${reasonHash}`,
   serials: (batchId: string, root: string) => `serials:${batchId}:${root}`,
   serialsRange: (batchId: string) => ({ gte: `serials:${batchId}:`, lt: `serials:${batchId};` }),
   org: (orgId: string) => `org:${orgId}`,

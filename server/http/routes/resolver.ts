@@ -1,0 +1,102 @@
+/**
+ * The GS1 Digital Link resolver (DESIGN §4): `/01/{gtin}/10/{lot}` answers with the consumer trace
+ * page for browsers, JSON for `Accept: application/json`, an EPCIS 2.0 document for
+ * `?linkType=gs1:epcis`, the batch's certificates for `?linkType=gs1:certificationInfo`, and a
+ * linkset of all of these for `?linkType=all`. Public: no API key, nothing private.
+ */
+import { Router } from "express";
+
+import { batchIdOf } from "../../domain/batch-id";
+import { batchUri, parseDigitalLink } from "../../domain/digital-link";
+import { epcisDocument, type StoredEvent } from "../../domain/epcis";
+import type { Queries } from "../../services/queries";
+import type { TraceService } from "../../services/trace";
+import { notFoundPage, tracePage } from "../../web/trace-page";
+import { pickLang } from "../../web/words";
+import { HttpError } from "../errors";
+
+/** Most events an EPCIS export of one batch carries. */
+const MAX_EXPORT = 10_000;
+
+export function resolverRoutes(trace: TraceService, queries: Queries, publicUrl: string): Router {
+  const router = Router();
+
+  router.get("/01/:gtin/10/:lot", async (req, res) => {
+    const key = parseDigitalLink(req.path);
+    const lang = pickLang(req.query.lang, req.get("accept-language"));
+    const switchHref = `${req.path}?lang=${lang === "zh" ? "en" : "zh"}`;
+    const wantsJson = req.accepts(["text/html", "application/json"]) === "application/json";
+    const view = key ? await trace.batch(batchIdOf(key.gtin, key.lot)) : null;
+    res.setHeader("Vary", "Accept, Accept-Language");
+    if (!key || !view) {
+      if (wantsJson || req.query.linkType) {
+        throw new HttpError(404, "not_in_yutrace", "this GTIN and lot are not registered in YuTrace");
+      }
+      res.status(404).type("html").send(notFoundPage(lang, switchHref));
+      return;
+    }
+    const uri = batchUri(publicUrl, key);
+    switch (req.query.linkType) {
+      case "gs1:epcis":
+        res.type("application/ld+json").json(epcisDocument(await allEvents(queries, view.batch.batchId)));
+        return;
+      case "gs1:certificationInfo":
+        res.json({
+          batch: uri,
+          certificates: view.timeline
+            .filter((e) => e.certificate)
+            .map((e) => ({ eventId: e.eventId, eventTime: e.eventTime, issuedBy: e.organisation, ...e.certificate })),
+        });
+        return;
+      case "all":
+        res.type("application/linkset+json").json(linkset(uri, view.product?.name.zh ?? view.batch.gtin));
+        return;
+    }
+    res.setHeader("Cache-Control", "no-cache");
+    if (wantsJson) {
+      res.json(view);
+      return;
+    }
+    res.setHeader("Link", `<${uri}?linkType=all>; rel="linkset"; type="application/linkset+json"`);
+    res.type("html").send(tracePage(view, lang, switchHref));
+  });
+
+  return router;
+}
+
+async function allEvents(queries: Queries, batchId: string): Promise<StoredEvent[]> {
+  const events: StoredEvent[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: Awaited<ReturnType<Queries["batchEvents"]>> = await queries.batchEvents(batchId, {
+      limit: 200,
+      cursor,
+    });
+    events.push(...page.events.map((e) => ({ eventId: e.eventId, recordTime: e.recordTime, body: e.event })));
+    cursor = page.nextCursor;
+  } while (cursor && events.length < MAX_EXPORT);
+  return events;
+}
+
+/** RFC 9264 linkset with GS1 link types for the batch. */
+function linkset(uri: string, title: string): Record<string, unknown> {
+  return {
+    linkset: [
+      {
+        anchor: uri,
+        "https://ref.gs1.org/voc/defaultLink": [{ href: uri, title, type: "text/html" }],
+        "https://ref.gs1.org/voc/pip": [
+          { href: `${uri}?lang=zh`, title: `${title} · 产品追溯`, type: "text/html", hreflang: ["zh"] },
+          { href: `${uri}?lang=en`, title: `${title} · trace`, type: "text/html", hreflang: ["en"] },
+        ],
+        "https://ref.gs1.org/voc/traceability": [{ href: uri, title: "JSON", type: "application/json" }],
+        "https://ref.gs1.org/voc/epcis": [
+          { href: `${uri}?linkType=gs1:epcis`, title: "EPCIS 2.0", type: "application/ld+json" },
+        ],
+        "https://ref.gs1.org/voc/certificationInfo": [
+          { href: `${uri}?linkType=gs1:certificationInfo`, title: "检验证书 / certificates", type: "application/json" },
+        ],
+      },
+    ],
+  };
+}
