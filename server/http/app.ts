@@ -19,6 +19,7 @@ import { apiDocsPage, docsAssetsDir, docsInitScript, openApiDocument } from "./o
 import { batchRoutes } from "./routes/batches";
 import { eventRoutes } from "./routes/events";
 import { organisationRoutes } from "./routes/organisations";
+import { qrRoutes } from "./routes/qr";
 import { resolverRoutes } from "./routes/resolver";
 
 export interface Health {
@@ -100,6 +101,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(eventRoutes(deps.ingest, deps.queries));
   app.use("/api/v1", api);
   app.use(resolverRoutes(deps.trace, deps.queries, deps.publicUrl));
+  app.use(qrRoutes(deps.queries, deps.publicUrl));
 
   app.use((req, _res, next) => next(new HttpError(404, "not_found", `no route ${req.method} ${req.path}`)));
   app.use(errorMiddleware(deps.logger));

@@ -3,6 +3,8 @@
  * the linkset, recall banners, languages and "not found in YuTrace".
  */
 import { expect } from "chai";
+import jsQR from "jsqr";
+import { PNG } from "pngjs";
 import request from "supertest";
 
 import { batchUri } from "../../server/domain/digital-link";
@@ -136,5 +138,22 @@ describe("GS1 Digital Link resolver", function () {
     expect(json.status).to.equal(404);
     expect(json.body.error.code).to.equal("not_in_yutrace");
     expect((await get("/01/06938850100036/10/BN1")).status).to.equal(404);
+  });
+
+  it("serves the batch's QR code as PNG that decodes to exactly its Digital Link, with a strong ETag", async function () {
+    const uri = `${t.gateway.config.publicUrl}${hotpot}`;
+    const res = await get(`/qr${hotpot}?format=png&size=300&ecc=Q`).buffer(true);
+    expect(res.status).to.equal(200);
+    expect(res.type).to.equal("image/png");
+    const png = PNG.sync.read(res.body as Buffer);
+    expect(png.width).to.equal(300);
+    expect(jsQR(new Uint8ClampedArray(png.data), png.width, png.height)?.data).to.equal(uri);
+    const again = await get(`/qr${hotpot}?format=png&size=300&ecc=Q`).set("If-None-Match", res.headers.etag!);
+    expect(again.status).to.equal(304);
+    const svg = await get(`/qr${hotpot}`);
+    expect(svg.type).to.equal("image/svg+xml");
+    expect(svg.headers.etag).to.not.equal(res.headers.etag);
+    expect((await get(`/qr${hotpot}?size=10&ecc=X`)).body.error.code).to.equal("invalid_qr_options");
+    expect((await get(`/qr/01/${DEMO_PRODUCTS[2].gtin}/10/NOPE`)).status).to.equal(404);
   });
 });
