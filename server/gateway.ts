@@ -23,6 +23,8 @@ import { IngestService } from "./services/ingest";
 import { Queries } from "./services/queries";
 import { Registry } from "./services/registry";
 import { TraceService } from "./services/trace";
+import { ScanCounter } from "./services/scans";
+import { SerialService } from "./services/serials";
 import { keys } from "./store/keys";
 import type { ApiKeyRecord, ChainIdentity } from "./store/records";
 import { Store } from "./store/store";
@@ -98,6 +100,14 @@ export async function startGateway(config: Config, options: { logger?: Logger } 
     });
     const queries = new Queries(store);
     const trace = new TraceService(store, config.publicUrl);
+    const serials = new SerialService(
+      store,
+      ledger,
+      (block) => indexer.syncTo(block, { timeoutMs: 30_000 }),
+      (org) => registry.signer(org),
+    );
+    const scans = new ScanCounter(store);
+    cleanup.push(() => scans.flush());
     const demoAdminApiKey = await ensureAdminApiKey(config, store);
 
     const health = async (): Promise<Health> => {
@@ -116,6 +126,8 @@ export async function startGateway(config: Config, options: { logger?: Logger } 
       ingest,
       queries,
       trace,
+      serials,
+      scans,
       logger,
       publicUrl: config.publicUrl,
       ledger: { chainId: identity.chainId, address: identity.ledger, deployBlock: identity.deployBlock },

@@ -11,6 +11,8 @@ import type { IngestService } from "../services/ingest";
 import type { Queries } from "../services/queries";
 import type { Registry } from "../services/registry";
 import type { TraceService } from "../services/trace";
+import type { ScanCounter } from "../services/scans";
+import type { SerialService } from "../services/serials";
 import { hashApiKey } from "../services/api-keys";
 import type { Store } from "../store/store";
 import { authenticate } from "./auth";
@@ -36,6 +38,8 @@ export interface AppDeps {
   ingest: IngestService;
   queries: Queries;
   trace: TraceService;
+  serials: SerialService;
+  scans: ScanCounter;
   logger: Logger;
   publicUrl: string;
   /** Where the ledger is, for anyone who wants to verify against the chain themselves. */
@@ -97,10 +101,10 @@ export function createApp(deps: AppDeps): Express {
   api.use(authenticate(deps.store));
   api.use(writes);
   api.use(organisationRoutes(deps.registry, deps.queries));
-  api.use(batchRoutes(deps.registry, deps.queries, deps.publicUrl));
+  api.use(batchRoutes(deps.registry, deps.queries, deps.publicUrl, deps.serials));
   api.use(eventRoutes(deps.ingest, deps.queries));
   app.use("/api/v1", api);
-  app.use(resolverRoutes(deps.trace, deps.queries, deps.publicUrl));
+  app.use(resolverRoutes(deps.trace, deps.queries, deps.publicUrl, { serials: deps.serials, scans: deps.scans }));
   app.use(qrRoutes(deps.queries, deps.publicUrl));
 
   app.use((req, _res, next) => next(new HttpError(404, "not_found", `no route ${req.method} ${req.path}`)));

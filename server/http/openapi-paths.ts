@@ -281,6 +281,39 @@ function batchPaths(x: OpenApiExamples): Record<string, Record<string, Schema>> 
         errors: ["invalid_request", "unknown_batch"],
       }),
     },
+    "/api/v1/batches/{batchId}/serials": {
+      post: csvResponse(
+        operation("post", {
+          operationId: "issueSerials",
+          tag: "Batches",
+          summary: "Issue item serials (一物一码)",
+          description:
+            "Caller: the batch's producer. Makes `count` random, unguessable serials (65 bits), commits their " +
+            "Merkle root on-chain (`commitSerials`), keeps each serial's proof, and answers them as CSV " +
+            "(`serial,digital_link`); the root is in `X-Serials-Root`.",
+          parameters: ["BatchId"],
+          body: { schema: "SerialRequest", example: { count: 1000 } },
+          ok: { status: 201, description: "Issued and committed.", schema: "Reason", example: null },
+          errors: ["invalid_request", "organisation_required", "role_not_allowed", "not_batch_producer"].concat([
+            "unknown_batch",
+            "batch_recalled",
+            "self_custody",
+          ]),
+          chain: true,
+        }),
+      ),
+      get: csvResponse(
+        operation("get", {
+          operationId: "listSerials",
+          tag: "Batches",
+          summary: "The batch's item serials",
+          description: "Caller: the batch's producer. Every serial issued for the batch, as CSV.",
+          parameters: ["BatchId"],
+          ok: { status: 200, description: "The serials.", schema: "Reason", example: null },
+          errors: ["invalid_request", "organisation_required", "not_batch_producer", "unknown_batch"],
+        }),
+      ),
+    },
     "/api/v1/batches/{batchId}/recall": {
       post: operation("post", {
         operationId: "recallBatch",
@@ -360,4 +393,21 @@ function eventPaths(x: OpenApiExamples): Record<string, Record<string, Schema>> 
       }),
     },
   };
+}
+
+/** An operation whose success answer is CSV (`serial,digital_link` rows) instead of JSON. */
+function csvResponse(op: Schema): Schema {
+  const responses = op.responses as Record<string, Record<string, unknown>>;
+  const ok = Object.keys(responses).find((status) => status.startsWith("2"))!;
+  responses[ok] = {
+    description: responses[ok]!.description,
+    content: {
+      "text/csv": {
+        schema: { type: "string" },
+        example:
+          "serial,digital_link\r\nK7W2M9QX4TB1R,https://trace.example.cn/01/06903885010017/10/DZ20261120-01/21/K7W2M9QX4TB1R\r\n",
+      },
+    },
+  };
+  return op;
 }

@@ -14,6 +14,7 @@ import {
 } from "../domain/events";
 import { PARTICIPANT_ROLES, type BatchStatusName } from "../store/records";
 import { CATEGORIES } from "./schemas";
+import { MAX_SERIALS_PER_REQUEST } from "../services/serials";
 
 export type Schema = Record<string, unknown>;
 
@@ -132,6 +133,17 @@ const requests: Record<string, Schema> = {
     ["name", "uscc", "district", "roles"],
   ),
   Reason: strictObject({ reason: text(500, "Why; its keccak256 goes on-chain with the change.") }, ["reason"]),
+  SerialRequest: strictObject(
+    {
+      count: {
+        type: "integer",
+        minimum: 1,
+        maximum: MAX_SERIALS_PER_REQUEST,
+        description: "How many item serials (一物一码) to make.",
+      },
+    },
+    ["count"],
+  ),
   NewProduct: strictObject(
     {
       gtin: ref("Gtin"),

@@ -8,6 +8,7 @@ import { hasUnsafeCharacters, UNSAFE_TEXT_MESSAGE } from "../domain/text";
 
 import { CHONGQING_DISTRICTS, UNITS } from "../domain/events";
 import { isValidGtin14, isValidLot, isValidUscc } from "../domain/identifiers";
+import { MAX_SERIALS_PER_REQUEST } from "../services/serials";
 import { PARTICIPANT_ROLES } from "../store/records";
 import { HttpError } from "./errors";
 
@@ -96,6 +97,8 @@ export const newBatchSchema = z
     message: "expiryDate is before productionDate",
     path: ["expiryDate"],
   });
+
+export const serialRequestSchema = z.object({ count: z.number().int().min(1).max(MAX_SERIALS_PER_REQUEST) }).strict();
 
 export const pageQuerySchema = z
   .object({ limit: z.coerce.number().int().min(1).max(200).optional(), cursor: z.string().max(400).optional() })

@@ -53,6 +53,12 @@ export const keys = {
   /** batches / orgs: the text of a recall, hold or suspension reason by its keccak256 (on-chain). */
   reason: (reasonHash: string) => `reason:${reasonHash}`,
   serials: (batchId: string, root: string) => `serials:${batchId}:${root}`,
+  /** batches (source): an issued item serial, its commitment's serial list and Merkle tree chunks. */
+  serial: (batchId: string, serial: string) => `item:${batchId}:${serial}`,
+  serialList: (batchId: string, root: string) => `itemlist:${batchId}:${root}`,
+  serialTreeChunk: (root: string, chunk: number) => `itemtree:${root}:${pad(chunk, INDEX_WIDTH + 2)}`,
+  /** scans: an item's scan counter. */
+  scan: (batchId: string, serial: string) => `scan:${batchId}:${serial}`,
   serialsRange: (batchId: string) => ({ gte: `serials:${batchId}:`, lt: `serials:${batchId};` }),
   org: (orgId: string) => `org:${orgId}`,
   orgByAccount: (account: string) => `account:${account.toLowerCase()}`,

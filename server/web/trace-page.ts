@@ -54,11 +54,33 @@ function timelineItem(entry: TimelineEntry, lang: Lang): string {
 <div><small>${escape(who)}${where ? ` · ${escape(where)}` : ""}</small></div>${sensors ? `<div><small>${escape(sensors)}</small></div>` : ""}</li>`;
 }
 
-/** The trace page of one batch. */
-export function tracePage(view: TraceView, lang: Lang, switchHref: string): string {
+/** What the item page adds above the batch's trace: whether the code is genuine, and its scans. */
+export interface ItemNotice {
+  serial: string;
+  genuine: boolean;
+  scans: { count: number; firstAt: string; copied: boolean } | null;
+}
+
+function itemSection(item: ItemNotice, lang: Lang): string {
+  if (!item.genuine) {
+    return `<section class="banner recall" role="alert"><h2>✗ ${label("notGenuine", lang)}</h2>
+<p>${label("serial", lang)}: <code>${escape(item.serial)}</code></p><p>${label("notGenuineAdvice", lang)}</p></section>`;
+  }
+  const scans = item.scans;
+  return `<section class="badge" role="status"><p><strong>✔ ${label("genuine", lang)}</strong></p>
+<p>${label("serial", lang)}: <code>${escape(item.serial)}</code></p>${
+    scans
+      ? `<p>${label("firstScan", lang)}: <time datetime="${escape(scans.firstAt)}">${escape(time(scans.firstAt, lang))}</time> · ${label("scanCount", lang)}: ${scans.count}</p>`
+      : ""
+  }</section>${scans?.copied ? `<section class="banner hold" role="alert"><p>⚠ ${label("copyWarning", lang)}</p></section>` : ""}`;
+}
+
+/** The trace page of one batch; with `item`, the page of one item of it. */
+export function tracePage(view: TraceView, lang: Lang, switchHref: string, item?: ItemNotice): string {
   const name = lang === "en" ? (view.product?.name.en ?? view.product?.name.zh) : view.product?.name.zh;
   const title = `${name ?? view.batch.gtin} · ${label("title", lang)}`;
   const parts: string[] = [`<h1>${escape(name ?? view.batch.gtin)}</h1>`];
+  if (item) parts.push(itemSection(item, lang));
 
   if (view.recall) {
     const own = view.recall.own;

@@ -70,6 +70,25 @@ const LABELS = {
   language: ["English", "中文"],
   noEvents: ["暂无记录", "No events yet"],
   status: ["状态", "Status"],
+  genuine: [
+    "正品验证通过：此商品码已由生产企业登记上链",
+    "Genuine: this item code was registered on-chain by the producer",
+  ],
+  notGenuine: [
+    "警告：此商品码未在该批次登记，可能是假冒产品",
+    "Warning: this item code is not registered for this batch; it may be counterfeit",
+  ],
+  notGenuineAdvice: [
+    "请勿购买或食用，并向市场监管部门（12315）举报。",
+    "Do not buy or use it; report it to the market regulator (12315).",
+  ],
+  serial: ["商品码", "Item code"],
+  firstScan: ["首次扫码时间", "First scanned"],
+  scanCount: ["累计扫码次数", "Times scanned"],
+  copyWarning: [
+    "此商品码已被多次或在多个地点扫描，可能已被复制。如果您刚购买此商品，请核对包装并谨慎食用。",
+    "This code has been scanned many times or in many places and may have been copied. Check the packaging carefully.",
+  ],
 } as const;
 
 export type LabelKey = keyof typeof LABELS;

@@ -228,7 +228,7 @@ describe("OpenAPI document", () => {
     // Routes of routes/*.ts sit behind the API-key check; app.ts's own routes do not.
     const keyed = [
       ...routesOf(organisationRoutes({} as never, {} as never), "/api/v1"),
-      ...routesOf(batchRoutes({} as never, {} as never, PUBLIC_URL), "/api/v1"),
+      ...routesOf(batchRoutes({} as never, {} as never, PUBLIC_URL, {} as never), "/api/v1"),
       ...routesOf(eventRoutes({} as never, {} as never), "/api/v1"),
     ];
     const open = routesOf(stubApp().router).filter((route) => !PAGES.includes(route.split(" ")[1]!));

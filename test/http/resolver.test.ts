@@ -7,7 +7,12 @@ import jsQR from "jsqr";
 import { PNG } from "pngjs";
 import request from "supertest";
 
-import { batchUri } from "../../server/domain/digital-link";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+
+import { batchIdOf } from "../../server/domain/batch-id";
+import { batchUri, parseDigitalLink } from "../../server/domain/digital-link";
+import { SUSPICIOUS_SCANS } from "../../server/services/scans";
 import { DEMO_PRODUCTS } from "../../server/demo/dataset";
 import { loadDemoData } from "../../server/demo/load";
 import type { TraceView } from "../../server/services/trace";
@@ -155,5 +160,68 @@ describe("GS1 Digital Link resolver", function () {
     expect(svg.headers.etag).to.not.equal(res.headers.etag);
     expect((await get(`/qr${hotpot}?size=10&ecc=X`)).body.error.code).to.equal("invalid_qr_options");
     expect((await get(`/qr/01/${DEMO_PRODUCTS[2].gtin}/10/NOPE`)).status).to.equal(404);
+  });
+
+  describe("item codes (一物一码)", function () {
+    let serials: string[];
+    let batchId: string;
+
+    before(async function () {
+      const keys = JSON.parse(await readFile(path.join(t.gateway.config.dataDir, "demo-api-keys.json"), "utf8"));
+      const key = parseDigitalLink(hotpot)!;
+      batchId = batchIdOf(key.gtin, key.lot);
+      const res = await request(t.url)
+        .post(`/api/v1/batches/${batchId}/serials`)
+        .set("Authorization", `Bearer ${keys.hotpotCo}`)
+        .send({ count: 50 });
+      expect(res.status).to.equal(201);
+      expect(res.type).to.equal("text/csv");
+      const rows = res.text.trim().split("\r\n");
+      expect(rows[0]).to.equal("serial,digital_link");
+      serials = rows.slice(1).map((row) => row.split(",")[0]!);
+      expect(serials).to.have.length(50);
+      expect(new Set(serials).size).to.equal(50);
+      expect(rows[1]!.split(",")[1]).to.equal(`${t.gateway.config.publicUrl}${hotpot}/21/${serials[0]}`);
+      expect(await t.gateway.ledger.ledger.serialCommitment(batchId, res.headers["x-serials-root"]!)).to.equal(50n);
+    });
+
+    it("shows an issued serial as genuine, with a proof the contract accepts, and counts the scan", async function () {
+      const item = `${hotpot}/21/${serials[1]}`;
+      const json = await get(item).set("Accept", "application/json");
+      expect(json.status).to.equal(200);
+      expect(json.body).to.deep.include({ serial: serials[1], genuine: true });
+      expect(json.body.scans.count).to.equal(1);
+      expect(
+        await t.gateway.ledger.ledger.verifySerial(batchId, serials[1]!, json.body.root, json.body.proof),
+      ).to.equal(true);
+      const page = await get(item);
+      expect(page.text).to.contain("正品验证通过");
+      expect(page.text).to.contain("首次扫码时间");
+      expect(page.text).to.contain("累计扫码次数: 2");
+      expect(page.text).to.not.contain("可能已被复制");
+    });
+
+    it("reports an unknown or tampered serial as not genuine, and counts nothing for it", async function () {
+      const tampered = serials[2]!.slice(0, -1) + (serials[2]!.endsWith("A") ? "B" : "A");
+      for (const serial of [tampered, "FAKE12345"]) {
+        const page = await get(`${hotpot}/21/${serial}`);
+        expect(page.status).to.equal(200);
+        expect(page.text).to.contain("此商品码未在该批次登记");
+        const json = await get(`${hotpot}/21/${serial}`).set("Accept", "application/json");
+        expect(json.body).to.deep.include({ genuine: false, scans: null });
+      }
+      // Another batch's serial is not genuine for this batch either.
+      const other = await get(`${affected}/21/${serials[3]}`).set("Accept", "application/json");
+      expect(other.body.genuine).to.equal(false);
+      expect(await t.gateway.store.scans.keys().all()).to.have.length(1);
+    });
+
+    it("warns that a code may be copied once it has been scanned suspiciously often", async function () {
+      const item = `${hotpot}/21/${serials[4]}`;
+      for (let i = 0; i < SUSPICIOUS_SCANS; i++) expect((await get(item)).text).to.not.contain("可能已被复制");
+      const page = await get(item);
+      expect(page.text).to.contain(`累计扫码次数: ${SUSPICIOUS_SCANS + 1}`);
+      expect(page.text).to.contain("可能已被复制");
+    });
   });
 });

@@ -2,9 +2,10 @@
 import { Router } from "express";
 
 import { batchIdOf } from "../../domain/batch-id";
-import { batchUri } from "../../domain/digital-link";
+import { batchUri, itemUri } from "../../domain/digital-link";
 import type { Queries } from "../../services/queries";
 import type { Registry } from "../../services/registry";
+import type { SerialService } from "../../services/serials";
 import type { BatchRecord } from "../../store/records";
 import { requireOrg } from "../auth";
 import { HttpError } from "../errors";
@@ -18,9 +19,10 @@ import {
   pageQuerySchema,
   parse,
   reasonSchema,
+  serialRequestSchema,
 } from "../schemas";
 
-export function batchRoutes(registry: Registry, queries: Queries, publicUrl: string): Router {
+export function batchRoutes(registry: Registry, queries: Queries, publicUrl: string, serials: SerialService): Router {
   const router = Router();
   const batchIdParam = (value: string) => parse(hex32, value, "batch id");
   const withLink = (batch: BatchRecord) => ({ ...batch, digitalLink: batchUri(publicUrl, batch) });
@@ -90,5 +92,28 @@ export function batchRoutes(registry: Registry, queries: Queries, publicUrl: str
     res.json({ batch: withLink(await registry.recall(org, batchId, reason)) });
   });
 
+  /** Issues item serials (一物一码) and answers them as CSV: serial, Digital Link. */
+  router.post("/batches/:batchId/serials", async (req, res) => {
+    const org = requireOrg(res, ["producer"]);
+    const { count } = parse(serialRequestSchema, req.body, "the serial request");
+    const batch = await queries.batch(batchIdParam(req.params.batchId));
+    const { root, serials: issued } = await serials.issue(org, batch, count);
+    res.status(201).setHeader("X-Serials-Root", root);
+    res.type("text/csv; charset=utf-8").send(serialCsv(batch, issued, publicUrl));
+  });
+
+  router.get("/batches/:batchId/serials", async (req, res) => {
+    const batch = await queries.batch(batchIdParam(req.params.batchId));
+    const org = requireOrg(res);
+    if (batch.producer !== org.orgId)
+      throw new HttpError(403, "not_batch_producer", "only the batch's producer lists its serials");
+    res.type("text/csv; charset=utf-8").send(serialCsv(batch, await serials.list(batch.batchId), publicUrl));
+  });
+
   return router;
+}
+
+function serialCsv(batch: BatchRecord, serials: string[], publicUrl: string): string {
+  const rows = serials.map((serial) => `${serial},${itemUri(publicUrl, { gtin: batch.gtin, lot: batch.lot, serial })}`);
+  return ["serial,digital_link", ...rows].join("\r\n") + "\r\n";
 }

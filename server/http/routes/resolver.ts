@@ -10,16 +10,54 @@ import { batchIdOf } from "../../domain/batch-id";
 import { batchUri, parseDigitalLink } from "../../domain/digital-link";
 import { epcisDocument, type StoredEvent } from "../../domain/epcis";
 import type { Queries } from "../../services/queries";
+import { looksCopied, placeOf, type ScanCounter } from "../../services/scans";
+import type { SerialService } from "../../services/serials";
 import type { TraceService } from "../../services/trace";
-import { notFoundPage, tracePage } from "../../web/trace-page";
+import { notFoundPage, tracePage, type ItemNotice } from "../../web/trace-page";
 import { pickLang } from "../../web/words";
 import { HttpError } from "../errors";
 
 /** Most events an EPCIS export of one batch carries. */
 const MAX_EXPORT = 10_000;
 
-export function resolverRoutes(trace: TraceService, queries: Queries, publicUrl: string): Router {
+export function resolverRoutes(
+  trace: TraceService,
+  queries: Queries,
+  publicUrl: string,
+  items: { serials: SerialService; scans: ScanCounter },
+): Router {
   const router = Router();
+
+  /** An item: the batch's trace with whether the code is genuine and how often it was scanned. */
+  router.get("/01/:gtin/10/:lot/21/:serial", async (req, res) => {
+    const key = parseDigitalLink(req.path);
+    const lang = pickLang(req.query.lang, req.get("accept-language"));
+    const switchHref = `${req.path}?lang=${lang === "zh" ? "en" : "zh"}`;
+    const wantsJson = req.accepts(["text/html", "application/json"]) === "application/json";
+    const view = key?.serial ? await trace.batch(batchIdOf(key.gtin, key.lot)) : null;
+    res.setHeader("Vary", "Accept, Accept-Language");
+    res.setHeader("Cache-Control", "no-store");
+    if (!key?.serial || !view) {
+      if (wantsJson) throw new HttpError(404, "not_in_yutrace", "this GTIN and lot are not registered in YuTrace");
+      res.status(404).type("html").send(notFoundPage(lang, switchHref));
+      return;
+    }
+    const check = await items.serials.check(view.batch.batchId, key.serial);
+    // Only genuine codes are counted: a forger's made-up serials leave nothing in the store.
+    const scans = check.genuine
+      ? await items.scans.record(view.batch.batchId, key.serial, placeOf(req.socket.remoteAddress))
+      : null;
+    const item: ItemNotice = {
+      serial: key.serial,
+      genuine: check.genuine,
+      scans: scans ? { count: scans.count, firstAt: scans.firstAt, copied: looksCopied(scans) } : null,
+    };
+    if (wantsJson) {
+      res.json({ ...item, proof: check.proof, root: check.root, batch: view });
+      return;
+    }
+    res.type("html").send(tracePage(view, lang, switchHref, item));
+  });
 
   router.get("/01/:gtin/10/:lot", async (req, res) => {
     const key = parseDigitalLink(req.path);
