@@ -21,6 +21,7 @@ import { apiDocsPage, docsAssetsDir, docsInitScript, openApiDocument } from "./o
 import { batchRoutes } from "./routes/batches";
 import { eventRoutes } from "./routes/events";
 import { organisationRoutes } from "./routes/organisations";
+import { labelRoutes } from "./routes/labels";
 import { qrRoutes } from "./routes/qr";
 import { resolverRoutes } from "./routes/resolver";
 
@@ -102,6 +103,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(writes);
   api.use(organisationRoutes(deps.registry, deps.queries));
   api.use(batchRoutes(deps.registry, deps.queries, deps.publicUrl, deps.serials));
+  api.use(labelRoutes(deps.serials, deps.queries, deps.publicUrl));
   api.use(eventRoutes(deps.ingest, deps.queries));
   app.use("/api/v1", api);
   app.use(resolverRoutes(deps.trace, deps.queries, deps.publicUrl, { serials: deps.serials, scans: deps.scans }));

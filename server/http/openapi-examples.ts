@@ -392,6 +392,12 @@ export const ERROR_EXAMPLES: Record<string, ErrorExample> = {
     message: "the ledger reverted with TraceLedgerInvalidStatusTransition(0x6b1e…639a, 1, 1)",
     details: { ledgerError: "TraceLedgerInvalidStatusTransition", args: ["0x6b1e…639a", "1", "1"] },
   },
+  no_serials: { status: 409, message: "no serials have been issued for this batch; issue them first" },
+  invalid_label_options: {
+    status: 400,
+    message: "columns must be an integer from 1 to 8",
+    details: [{ path: "columns", value: "12", message: "columns must be an integer from 1 to 8" }],
+  },
   too_deeply_nested: { status: 400, message: "the request body nests deeper than 32 levels" },
   rate_limited: { status: 429, message: "too many writes with this key; slow down" },
   internal_error: { status: 500, message: "something went wrong on our side; it has been logged" },

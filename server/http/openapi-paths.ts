@@ -314,6 +314,25 @@ function batchPaths(x: OpenApiExamples): Record<string, Record<string, Schema>> 
         }),
       ),
     },
+    "/api/v1/batches/{batchId}/labels.pdf": {
+      get: fileResponse(
+        operation("get", {
+          operationId: "labelSheet",
+          tag: "Batches",
+          summary: "Print-ready PDF label sheet of the batch's item codes",
+          description:
+            "Caller: the batch's producer. A4 pages, a grid of labels (`columns` 1–8, `rows` 1–16), each with a " +
+            "vector QR code of the item's Digital Link, the product name, lot and serial; streamed page by page.",
+          parameters: ["BatchId"],
+          ok: { status: 200, description: "The PDF.", schema: "Reason", example: null },
+          errors: ["invalid_request", "organisation_required", "not_batch_producer", "unknown_batch"].concat([
+            "no_serials",
+            "invalid_label_options",
+          ]),
+        }),
+        "application/pdf",
+      ),
+    },
     "/api/v1/batches/{batchId}/recall": {
       post: operation("post", {
         operationId: "recallBatch",
@@ -408,6 +427,17 @@ function csvResponse(op: Schema): Schema {
           "serial,digital_link\r\nK7W2M9QX4TB1R,https://trace.example.cn/01/06903885010017/10/DZ20261120-01/21/K7W2M9QX4TB1R\r\n",
       },
     },
+  };
+  return op;
+}
+
+/** An operation whose success answer is a file of `mediaType` (e.g. a PDF). */
+function fileResponse(op: Schema, mediaType: string): Schema {
+  const responses = op.responses as Record<string, Record<string, unknown>>;
+  const ok = Object.keys(responses).find((status) => status.startsWith("2"))!;
+  responses[ok] = {
+    description: responses[ok]!.description,
+    content: { [mediaType]: { schema: { type: "string", format: "binary" } } },
   };
   return op;
 }

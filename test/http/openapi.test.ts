@@ -28,6 +28,7 @@ import { ERROR_EXAMPLES } from "../../server/http/openapi-examples";
 import { apiDocsPage, docsAssetsDir, docsInitScript, openApiDocument } from "../../server/http/openapi";
 import { batchRoutes } from "../../server/http/routes/batches";
 import { eventRoutes } from "../../server/http/routes/events";
+import { labelRoutes } from "../../server/http/routes/labels";
 import { organisationRoutes } from "../../server/http/routes/organisations";
 import {
   CATEGORIES,
@@ -230,6 +231,7 @@ describe("OpenAPI document", () => {
       ...routesOf(organisationRoutes({} as never, {} as never), "/api/v1"),
       ...routesOf(batchRoutes({} as never, {} as never, PUBLIC_URL, {} as never), "/api/v1"),
       ...routesOf(eventRoutes({} as never, {} as never), "/api/v1"),
+      ...routesOf(labelRoutes({} as never, {} as never, PUBLIC_URL), "/api/v1"),
     ];
     const open = routesOf(stubApp().router).filter((route) => !PAGES.includes(route.split(" ")[1]!));
 

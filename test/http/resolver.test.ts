@@ -216,6 +216,34 @@ describe("GS1 Digital Link resolver", function () {
       expect(await t.gateway.store.scans.keys().all()).to.have.length(1);
     });
 
+    it("streams a print-ready PDF label sheet of the batch's serials to its producer only", async function () {
+      const keys = JSON.parse(await readFile(path.join(t.gateway.config.dataDir, "demo-api-keys.json"), "utf8"));
+      const pdf = await request(t.url)
+        .get(`/api/v1/batches/${batchId}/labels.pdf?columns=5&rows=10`)
+        .set("Authorization", `Bearer ${keys.hotpotCo}`)
+        .buffer(true)
+        .parse((res, done) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => done(null, Buffer.concat(chunks)));
+        });
+      expect(pdf.status).to.equal(200);
+      expect(pdf.type).to.equal("application/pdf");
+      expect(pdf.headers["content-disposition"]).to.contain("labels-");
+      expect((pdf.body as Buffer).subarray(0, 5).toString()).to.equal("%PDF-");
+      const other = await request(t.url)
+        .get(`/api/v1/batches/${batchId}/labels.pdf`)
+        .set("Authorization", `Bearer ${keys.tallowCo}`);
+      expect(other.status).to.equal(403);
+      const tallowBatch = parseDigitalLink(
+        new URL((await get(hotpot).set("Accept", "application/json")).body.inputs[1].digitalLink).pathname,
+      )!;
+      const none = await request(t.url)
+        .get(`/api/v1/batches/${batchIdOf(tallowBatch.gtin, tallowBatch.lot)}/labels.pdf`)
+        .set("Authorization", `Bearer ${keys.tallowCo}`);
+      expect([none.status, none.body.error.code]).to.deep.equal([409, "no_serials"]);
+    });
+
     it("warns that a code may be copied once it has been scanned suspiciously often", async function () {
       const item = `${hotpot}/21/${serials[4]}`;
       for (let i = 0; i < SUSPICIOUS_SCANS; i++) expect((await get(item)).text).to.not.contain("可能已被复制");
