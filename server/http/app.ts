@@ -107,7 +107,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(eventRoutes(deps.ingest, deps.queries));
   app.use("/api/v1", api);
   app.use(resolverRoutes(deps.trace, deps.queries, deps.publicUrl, { serials: deps.serials, scans: deps.scans }));
-  app.use(qrRoutes(deps.queries, deps.publicUrl));
+  app.use(qrRoutes(deps.queries, deps.serials, deps.publicUrl));
 
   app.use((req, _res, next) => next(new HttpError(404, "not_found", `no route ${req.method} ${req.path}`)));
   app.use(errorMiddleware(deps.logger));

@@ -201,6 +201,17 @@ describe("GS1 Digital Link resolver", function () {
       expect(page.text).to.not.contain("可能已被复制");
     });
 
+    it("serves an issued item's QR code, decoding to exactly its Digital Link, and none for a made-up serial", async function () {
+      const res = await get(`/qr${hotpot}/21/${serials[5]}?format=png&size=256`).buffer(true);
+      expect(res.status).to.equal(200);
+      const png = PNG.sync.read(res.body as Buffer);
+      expect(jsQR(new Uint8ClampedArray(png.data), png.width, png.height)?.data).to.equal(
+        `${t.gateway.config.publicUrl}${hotpot}/21/${serials[5]}`,
+      );
+      const fake = await get(`/qr${hotpot}/21/FAKE12345`);
+      expect([fake.status, fake.body.error.code]).to.deep.equal([404, "unknown_serial"]);
+    });
+
     it("reports an unknown or tampered serial as not genuine, and counts nothing for it", async function () {
       const tampered = serials[2]!.slice(0, -1) + (serials[2]!.endsWith("A") ? "B" : "A");
       for (const serial of [tampered, "FAKE12345"]) {
