@@ -5,7 +5,6 @@
  * `GET /api/v1/batches/{batchId}/labels.pdf` instead.
  */
 import { createWriteStream } from "node:fs";
-import path from "node:path";
 import { parseArgs } from "node:util";
 
 import { ConfigError, loadConfig } from "../server/config";
@@ -27,14 +26,7 @@ async function main(): Promise<void> {
   if (positionals.length !== 2 || !gtin || !lot || !values.out) throw new Error(USAGE);
   const options = parseLabelOptions({ columns: values.columns, rows: values.rows });
   const config = loadConfig();
-  let store: Store;
-  try {
-    store = await Store.open(path.join(config.dataDir, "store"));
-  } catch (error) {
-    throw new Error(
-      `cannot open the store in ${config.dataDir} (is the gateway still running?): ${(error as Error).message}`,
-    );
-  }
+  const store = await Store.openForTool(config.dataDir);
   try {
     const queries = new Queries(store);
     const batch = await queries.batchByKey(gtin, lot);

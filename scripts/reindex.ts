@@ -16,14 +16,7 @@ import { Store } from "../server/store/store";
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  let store: Store;
-  try {
-    store = await Store.open(path.join(config.dataDir, "store"));
-  } catch (error) {
-    throw new Error(
-      `cannot open the store in ${config.dataDir} (is the gateway still running?): ${(error as Error).message}`,
-    );
-  }
+  const store = await Store.openForTool(config.dataDir);
   let node: LocalNode | null = null;
   let provider: JsonRpcProvider | null = null;
   try {

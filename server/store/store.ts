@@ -4,6 +4,7 @@
  * before a submission is acknowledged.
  */
 import { mkdir } from "node:fs/promises";
+import path from "node:path";
 import { Level } from "level";
 import type { AbstractBatchOperation, AbstractSublevel } from "abstract-level";
 
@@ -63,6 +64,20 @@ export class Store {
     const db = new Level<string, Json>(location, { valueEncoding: "json" });
     await db.open();
     return new Store(db, location);
+  }
+
+  /**
+   * Opens the store of a gateway's data folder from a command-line tool. LevelDB lets one process
+   * in at a time, so a running gateway makes this fail: say so.
+   */
+  static async openForTool(dataDir: string): Promise<Store> {
+    try {
+      return await Store.open(path.join(dataDir, "store"));
+    } catch (error) {
+      throw new Error(
+        `cannot open the store in ${dataDir} (is the gateway still running?): ${(error as Error).message}`,
+      );
+    }
   }
 
   /** Writes `operations` atomically; `sync` forces them to disk before resolving. */
