@@ -259,7 +259,13 @@ async function listen(app: ReturnType<typeof createApp>, port: number, host: str
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host);
     server.once("listening", () => resolve(server));
-    server.once("error", reject);
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === "EADDRINUSE"
+          ? new Error(`port ${port} on ${host} is already in use; stop what runs there or set YUTRACE_PORT`)
+          : error,
+      ),
+    );
     // Slow or idle clients are cut off instead of holding connections open.
     server.requestTimeout = 30_000;
     server.headersTimeout = 10_000;
