@@ -12,7 +12,7 @@ const CHUNK = 1000;
 
 /** The key prefix of a key family, taken from its builder in keys.ts so the layout stays in one place. */
 const prefixOf = (sample: string): string => sample.slice(0, sample.indexOf(":") + 1);
-const rangeOf = (sample: string) => {
+export const rangeOf = (sample: string) => {
   const prefix = prefixOf(sample);
   return { gte: prefix, lt: `${prefix.slice(0, -1)};` };
 };
@@ -45,7 +45,8 @@ export async function clearChainDerivedRecords(store: Store): Promise<void> {
   await flush(store, chunk);
 }
 
-async function deleteRange(store: Store, sublevel: Sublevel, range: { gte: string; lt: string }): Promise<void> {
+/** Deletes every key of `sublevel` in `range`, in chunks. */
+export async function deleteRange(store: Store, sublevel: Sublevel, range: { gte: string; lt: string }): Promise<void> {
   for (;;) {
     const found = await sublevel.keys({ ...range, limit: CHUNK }).all();
     if (found.length === 0) return;

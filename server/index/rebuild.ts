@@ -11,6 +11,7 @@ import { indexSubmission } from "../services/ingest";
 import { keys } from "../store/keys";
 import type { AnchorOnChain, AnchorRecord, ChainIdentity, SubmissionAnchor, SubmissionRecord } from "../store/records";
 import { Store, type Operation } from "../store/store";
+import { deleteRange, rangeOf } from "./chain-records";
 import { reindexChain } from "./indexer";
 
 export interface RebuildProgress {
@@ -30,9 +31,9 @@ export async function rebuildIndex(
     onProgress({ stage: "chain", done: p.block, total: p.head }),
   );
 
-  await clear(store, store.events, { gte: "", lt: "\uffff" });
-  await clear(store, store.batches, { gte: "state:", lt: "state;" });
-  await clear(store, store.anchors, { gte: "proof:", lt: "proof;" });
+  await deleteRange(store, store.events, { gte: "", lt: "\uffff" });
+  await deleteRange(store, store.batches, rangeOf(keys.batchState("0x")));
+  await deleteRange(store, store.anchors, rangeOf(keys.submissionAnchor(0)));
 
   let submissions = 0;
   let ops: Operation[] = [];
@@ -78,12 +79,4 @@ export async function rebuildIndex(
   await store.write(ops, { sync: true });
   onProgress({ stage: "anchors", done: anchors, total: anchors });
   return { submissions, anchors };
-}
-
-async function clear(store: Store, sublevel: Store["events"], range: { gte: string; lt: string }): Promise<void> {
-  for (;;) {
-    const batch = await sublevel.keys({ ...range, limit: 5000 }).all();
-    if (batch.length === 0) return;
-    await store.write(batch.map((key) => Store.del(sublevel, key)));
-  }
 }

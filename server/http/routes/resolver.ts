@@ -4,7 +4,7 @@
  * `?linkType=gs1:epcis`, the batch's certificates for `?linkType=gs1:certificationInfo`, and a
  * linkset of all of these for `?linkType=all`. Public: no API key, nothing private.
  */
-import { Router } from "express";
+import { Router, type Request } from "express";
 
 import { batchIdOf } from "../../domain/batch-id";
 import { batchUri, parseDigitalLink } from "../../domain/digital-link";
@@ -14,7 +14,7 @@ import { looksCopied, placeOf, type ScanCounter } from "../../services/scans";
 import type { SerialService } from "../../services/serials";
 import type { TraceService } from "../../services/trace";
 import { notFoundPage, tracePage, type ItemNotice } from "../../web/trace-page";
-import { pickLang } from "../../web/words";
+import { pickLang, type Lang } from "../../web/words";
 import { HttpError } from "../errors";
 
 /** Most events an EPCIS export of one batch carries. */
@@ -31,9 +31,7 @@ export function resolverRoutes(
   /** An item: the batch's trace with whether the code is genuine and how often it was scanned. */
   router.get("/01/:gtin/10/:lot/21/:serial", async (req, res) => {
     const key = parseDigitalLink(req.path);
-    const lang = pickLang(req.query.lang, req.get("accept-language"));
-    const switchHref = `${req.path}?lang=${lang === "zh" ? "en" : "zh"}`;
-    const wantsJson = req.accepts(["text/html", "application/json"]) === "application/json";
+    const { lang, switchHref, wantsJson } = negotiate(req);
     const view = key?.serial ? await trace.batch(batchIdOf(key.gtin, key.lot)) : null;
     res.setHeader("Vary", "Accept, Accept-Language");
     res.setHeader("Cache-Control", "no-store");
@@ -61,9 +59,7 @@ export function resolverRoutes(
 
   router.get("/01/:gtin/10/:lot", async (req, res) => {
     const key = parseDigitalLink(req.path);
-    const lang = pickLang(req.query.lang, req.get("accept-language"));
-    const switchHref = `${req.path}?lang=${lang === "zh" ? "en" : "zh"}`;
-    const wantsJson = req.accepts(["text/html", "application/json"]) === "application/json";
+    const { lang, switchHref, wantsJson } = negotiate(req);
     const view = key ? await trace.batch(batchIdOf(key.gtin, key.lot)) : null;
     res.setHeader("Vary", "Accept, Accept-Language");
     if (!key || !view) {
@@ -136,5 +132,15 @@ function linkset(uri: string, title: string): Record<string, unknown> {
         ],
       },
     ],
+  };
+}
+
+/** What the client asked for: its language, the link to the other language, and JSON or HTML. */
+function negotiate(req: Request): { lang: Lang; switchHref: string; wantsJson: boolean } {
+  const lang = pickLang(req.query.lang, req.get("accept-language"));
+  return {
+    lang,
+    switchHref: `${req.path}?lang=${lang === "zh" ? "en" : "zh"}`,
+    wantsJson: req.accepts(["text/html", "application/json"]) === "application/json",
   };
 }
