@@ -167,6 +167,27 @@ const certification = z
   })
   .strict();
 
+/** CBV 2.0 error reasons. */
+export const ERROR_REASONS = ["incorrect_data", "did_not_occur"] as const;
+
+/** A 0x-prefixed keccak256 event id, as the API returns it. */
+const eventId = z.string().regex(/^0x[0-9a-f]{64}$/, { message: "must be an event id: 0x and 64 lower-case hex digits" });
+
+/**
+ * EPCIS `errorDeclaration`: the event it is in repeats an earlier event exactly and declares that
+ * event in error (DESIGN §3: corrections are new events, never edits). `correctiveEventIDs` name the
+ * events that replace it, recorded before or in the same submission.
+ */
+const errorDeclaration = z
+  .object({
+    declarationTime: dateTime,
+    reason: z.enum(ERROR_REASONS),
+    correctiveEventIDs: z.array(eventId).min(1).max(10).optional(),
+    /** Why, in words, shown next to the corrected event. */
+    explanation: text(500).optional(),
+  })
+  .strict();
+
 const common = {
   eventTime: dateTime,
   eventTimeZoneOffset: timeZoneOffset,
@@ -180,6 +201,7 @@ const common = {
   certificationInfo: certification.optional(),
   /** Free text shown to consumers, e.g. "冷链运输 0–4 °C". */
   comment: text(500).optional(),
+  errorDeclaration: errorDeclaration.optional(),
 };
 
 export const objectEventSchema = z
@@ -205,6 +227,16 @@ export const traceEventSchema = z.discriminatedUnion("type", [objectEventSchema,
 export type ObjectEvent = z.infer<typeof objectEventSchema>;
 export type TransformationEvent = z.infer<typeof transformationEventSchema>;
 export type TraceEvent = z.infer<typeof traceEventSchema>;
+
+export type ErrorDeclaration = z.infer<typeof errorDeclaration>;
+
+/** The event an error declaration repeats: `event` without its `errorDeclaration`. */
+export function declaredEvent(event: TraceEvent): TraceEvent | null {
+  if (!event.errorDeclaration) return null;
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  const { errorDeclaration: _declaration, ...original } = event;
+  return original as TraceEvent;
+}
 
 /** Most events in one submission. */
 export const MAX_EVENTS_PER_SUBMISSION = 1000;

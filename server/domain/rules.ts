@@ -5,8 +5,9 @@
  * order, so later events see the changes of earlier ones.
  */
 import type { BatchRecord, BatchState, OrgRecord, RoleName } from "../store/records";
-import { batchesOf, type BizStep, type TraceEvent } from "./events";
+import { batchesOf, declaredEvent, type BizStep, type TraceEvent } from "./events";
 import { batchIdOfKey } from "./batch-id";
+import { canonicalHash } from "./canonical";
 
 /** Who must be holding the batch for the step. */
 type Custody =
@@ -64,6 +65,21 @@ export interface RuleLookups {
   /** The nearest recalled ancestor of `batchId`, or null. */
   recalledAncestor(batchId: string): Promise<string | null>;
   orgByUscc(uscc: string): Promise<OrgRecord | null>;
+  org(orgId: string): Promise<OrgRecord | null>;
+  /** A recorded event: who recorded it, and its body. */
+  event(eventId: string): Promise<{ orgId: string; body: TraceEvent; recordTime: string } | null>;
+  /** The event that declared `eventId` in error, if one did. */
+  declaredBy(eventId: string): Promise<string | null>;
+  /** The recorded events of a batch, in the order they were accepted. */
+  batchEvents(batchId: string): Promise<{ eventId: string; orgId: string; body: TraceEvent }[]>;
+}
+
+/** The events of the submission being checked, for rules that look across it. */
+export interface SubmissionContext {
+  /** Every event of the submission with its id, in order. */
+  events: { eventId: string; body: TraceEvent }[];
+  /** The position of the event being checked. */
+  index: number;
 }
 
 export interface CheckedEvent {
@@ -78,7 +94,11 @@ export async function checkEvent(
   org: OrgRecord,
   now: Date,
   lookups: RuleLookups,
+  context?: SubmissionContext,
 ): Promise<{ problems: EventProblem[] } | CheckedEvent> {
+  if (event.errorDeclaration) {
+    return checkDeclaration(event, org, now, lookups, context ?? { events: [], index: 0 });
+  }
   const problems: EventProblem[] = [];
   const rule = STEP_RULES[event.bizStep];
   if (!rule.roles.some((role) => org.roles.includes(role))) {
@@ -237,4 +257,134 @@ function custodyChange(
     default:
       return { batchId: state.batchId, custodian: state.custodian, inTransitTo: state.inTransitTo };
   }
+}
+
+/**
+ * An error declaration repeats an event `org` recorded earlier and adds `errorDeclaration`. It is
+ * not a new happening, so the step rules do not apply; instead: the original exists, is the
+ * organisation's own, is not declared in error already, and the corrective events exist. The
+ * batches' custody is worked out again from their history without the declared event.
+ */
+async function checkDeclaration(
+  event: TraceEvent,
+  org: OrgRecord,
+  now: Date,
+  lookups: RuleLookups,
+  context: SubmissionContext,
+): Promise<{ problems: EventProblem[] } | CheckedEvent> {
+  const problems: EventProblem[] = [];
+  const declaration = event.errorDeclaration!;
+  const originalId = originalEventId(event);
+  const original = await lookups.event(originalId);
+  const earlier = context.events.slice(0, context.index);
+  if (!original) {
+    problems.push({
+      code: "unknown_original_event",
+      message:
+        `no recorded event ${originalId}: an errorDeclaration repeats the original event exactly ` +
+        "(every field as first sent) and adds errorDeclaration",
+      path: "errorDeclaration",
+    });
+    return { problems };
+  }
+  if (original.orgId !== org.orgId) {
+    problems.push({
+      code: "not_own_event",
+      message: `event ${originalId} was recorded by another organisation; only its recorder may declare it in error`,
+      path: "errorDeclaration",
+    });
+  }
+  const declaredBefore =
+    (await lookups.declaredBy(originalId)) ??
+    earlier.find((e) => e.body.errorDeclaration && originalEventId(e.body) === originalId)?.eventId ??
+    null;
+  if (declaredBefore) {
+    problems.push({
+      code: "already_declared",
+      message: `event ${originalId} was declared in error already, by event ${declaredBefore}`,
+      path: "errorDeclaration",
+    });
+  }
+  const declaredAt = Date.parse(declaration.declarationTime);
+  if (declaredAt > now.getTime() + MAX_CLOCK_SKEW_MS) {
+    problems.push({
+      code: "event_in_future",
+      message: "errorDeclaration.declarationTime is in the future",
+      path: "errorDeclaration.declarationTime",
+    });
+  }
+  const inSubmission = new Set(context.events.map((e) => e.eventId));
+  for (const [i, corrective] of (declaration.correctiveEventIDs ?? []).entries()) {
+    if (corrective === originalId) {
+      problems.push({
+        code: "invalid_corrective_event",
+        message: "an event cannot correct itself",
+        path: `errorDeclaration.correctiveEventIDs.${i}`,
+      });
+    } else if (!inSubmission.has(corrective) && !(await lookups.event(corrective))) {
+      problems.push({
+        code: "unknown_corrective_event",
+        message: `corrective event ${corrective} is neither recorded nor in this submission`,
+        path: `errorDeclaration.correctiveEventIDs.${i}`,
+      });
+    }
+  }
+  if (problems.length > 0) return { problems };
+
+  const batchIds = batchesOf(event).all.map(batchIdOfKey);
+  const stateChanges: BatchState[] = [];
+  for (const batchId of batchIds) {
+    const history = [
+      ...(await lookups.batchEvents(batchId)),
+      ...earlier.map((e) => ({ ...e, orgId: org.orgId })).filter((e) => touches(e.body, batchId)),
+    ];
+    const declared = new Set<string>([originalId]);
+    for (const entry of history) {
+      if (entry.body.errorDeclaration) declared.add(originalEventId(entry.body));
+    }
+    for (const entry of history) if (await lookups.declaredBy(entry.eventId)) declared.add(entry.eventId);
+    stateChanges.push(await replayCustody(batchId, history, declared, lookups));
+  }
+  return { batchIds, stateChanges };
+}
+
+/** The id of the event an error declaration repeats. */
+export function originalEventId(event: TraceEvent): string {
+  return canonicalHash(declaredEvent(event) ?? event);
+}
+
+function touches(event: TraceEvent, batchId: string): boolean {
+  return batchesOf(event).all.some((key) => batchIdOfKey(key) === batchId);
+}
+
+/** The custody of `batchId` after `history`, leaving out the events in `declared` and declarations. */
+async function replayCustody(
+  batchId: string,
+  history: { eventId: string; orgId: string; body: TraceEvent }[],
+  declared: Set<string>,
+  lookups: RuleLookups,
+): Promise<BatchState> {
+  const batch = await lookups.batch(batchId);
+  let state: BatchState = { batchId, custodian: batch?.producer ?? "", inTransitTo: null, lastEventTime: null };
+  for (const entry of history) {
+    if (declared.has(entry.eventId) || entry.body.errorDeclaration) continue;
+    const org = await lookups.org(entry.orgId);
+    if (!org) continue;
+    const isInput =
+      entry.body.type === "TransformationEvent" &&
+      batchesOf(entry.body).inputs.some((key) => batchIdOfKey(key) === batchId);
+    if (isInput) continue;
+    const destination = await shipmentDestination(entry.body, lookups);
+    const change = custodyChange(entry.body.bizStep, state, org, destination);
+    if (change) state = { ...change, lastEventTime: entry.body.eventTime };
+  }
+  return state;
+}
+
+/** The organisation a recorded shipment went to (no checks: it was accepted). */
+async function shipmentDestination(event: TraceEvent, lookups: RuleLookups): Promise<OrgRecord | null> {
+  if (event.bizStep !== "shipping") return null;
+  const list = event.destinationList ?? [];
+  const chosen = list.find((d) => d.type === "possessing_party") ?? list.find((d) => d.type === "owning_party");
+  return chosen ? lookups.orgByUscc(chosen.destination) : null;
 }

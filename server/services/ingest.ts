@@ -16,10 +16,17 @@ import { batchIdOfKey } from "../domain/batch-id";
 import { MAX_EVENTS_PER_SUBMISSION, batchesOf, traceEventSchema, type TraceEvent } from "../domain/events";
 import { orgIdOf } from "../domain/identifiers";
 import { merkleTree } from "../domain/merkle";
-import { checkEvent, type EventProblem, type RuleLookups } from "../domain/rules";
+import { checkEvent, originalEventId, type EventProblem, type RuleLookups } from "../domain/rules";
 import { HttpError } from "../http/errors";
 import { keys } from "../store/keys";
-import type { BatchRecord, BatchState, EventRecord, OrgRecord, SubmissionRecord } from "../store/records";
+import type {
+  BatchRecord,
+  BatchState,
+  EventRecord,
+  OrgRecord,
+  PendingHold,
+  SubmissionRecord,
+} from "../store/records";
 import { Store, type Operation } from "../store/store";
 import { Mutex } from "../util/mutex";
 
@@ -30,6 +37,8 @@ export interface IngestDeps {
   /** The custodial signing key of an organisation. */
   custodialSigner(orgId: string): Promise<BaseWallet>;
   now?: () => Date;
+  /** Told after a submission is journaled, e.g. to put holds on-chain. */
+  onAccepted?(record: SubmissionRecord, holds: PendingHold[]): void;
 }
 
 export interface SubmissionInput {
@@ -116,15 +125,32 @@ export class IngestService {
     const hashes = events.map((event) => canonicalHash(event));
     await this.refuseDuplicates(hashes);
     const overlay = new Map<string, BatchState>();
-    const lookups = this.lookups(overlay);
+    const held = new Set<string>();
+    const lookups = this.lookups(overlay, held);
     const problems: (EventProblem & { index: number })[] = [];
+    const context = events.map((body, index) => ({ eventId: hashes[index]!, body }));
+    const holds: PendingHold[] = [];
     for (const [index, event] of events.entries()) {
-      const checked = await checkEvent(event, org, now, lookups);
+      const checked = await checkEvent(event, org, now, lookups, { events: context, index });
+      const missing = await this.missingCertificate(event);
+      if (missing) problems.push({ index, ...missing });
       if ("problems" in checked) {
         problems.push(...checked.problems.map((p) => ({ index, ...p })));
         continue;
       }
       for (const state of checked.stateChanges) overlay.set(state.batchId, state);
+      if (isNonConformantInspection(event)) {
+        for (const batchId of checked.batchIds) {
+          held.add(batchId);
+          holds.push({
+            batchId,
+            orgId: org.orgId,
+            eventId: hashes[index]!,
+            reason: `检验不合格 non-conformant inspection: ${event.certificationInfo?.standard ?? "see event"} (event ${hashes[index]})`,
+            requestedAt: now.toISOString(),
+          });
+        }
+      }
     }
     if (problems.length > 0) {
       throw new HttpError(
@@ -175,12 +201,14 @@ export class IngestService {
       Store.put(journal, keys.lastSubmissionSeq(), seq),
       Store.put(journal, nonceKey, nonce + 1),
       ...indexSubmission(this.deps.store, record, tree),
+      ...holds.map((hold) => Store.put(journal, keys.pendingHold(hold.batchId, hold.eventId), hold)),
     ];
     if (idempotencyKey !== null) {
       ops.push(Store.put(journal, keys.idempotency(org.orgId, idempotencyKey), { requestHash, result }));
     }
     await this.deps.store.write(ops, { sync: true });
     this.lastSeq = seq;
+    this.deps.onAccepted?.(record, holds);
     return result;
   }
 
@@ -248,11 +276,43 @@ export class IngestService {
     return this.lastSeq!;
   }
 
-  private lookups(overlay: Map<string, BatchState>): RuleLookups {
-    const { store } = this.deps;
-    const batch = async (batchId: string): Promise<BatchRecord | null> =>
-      (await store.batches.get(keys.batch(batchId))) ?? null;
+  /** An inspection's certificate must be on file before the event names it (its hash is checked then). */
+  private async missingCertificate(event: TraceEvent): Promise<EventProblem | null> {
+    const hash = event.certificationInfo?.documentHash;
+    if (event.bizStep !== "inspecting" || event.errorDeclaration || !hash) return null;
+    if ((await this.deps.store.certificates.get(keys.certificate(hash))) !== undefined) return null;
     return {
+      code: "certificate_not_uploaded",
+      message: `no certificate with SHA-256 ${hash} was uploaded: POST it to /api/v1/certificates first`,
+      path: "certificationInfo.documentHash",
+    };
+  }
+
+  /**
+   * The rules' view of the store. A batch with a hold waiting to go on-chain (`held`, or a pending
+   * hold in the journal) reads as held, so nothing ships from it in the meantime.
+   */
+  private lookups(overlay: Map<string, BatchState>, held: Set<string>): RuleLookups {
+    const { store } = this.deps;
+    const batch = async (batchId: string): Promise<BatchRecord | null> => {
+      const record = ((await store.batches.get(keys.batch(batchId))) as BatchRecord | undefined) ?? null;
+      if (!record || record.status !== "active") return record;
+      const pending = held.has(batchId) || (await store.journal.keys({ ...keys.pendingHoldsOf(batchId), limit: 1 }).all()).length > 0;
+      return pending ? { ...record, status: "held" } : record;
+    };
+    const event = async (eventId: string) => {
+      const record = (await store.events.get(keys.event(eventId))) as EventRecord | undefined;
+      return record ? { orgId: record.orgId, body: record.body as TraceEvent, recordTime: record.recordTime } : null;
+    };
+    return {
+      org: async (orgId) => (await store.orgs.get(keys.org(orgId))) ?? null,
+      event,
+      declaredBy: async (eventId) => (await store.events.get(keys.declaration(eventId))) ?? null,
+      batchEvents: async (batchId) => {
+        const ids = (await store.events.values(keys.batchEventRange(batchId)).all()) as string[];
+        const records = (await store.events.getMany(ids.map((id) => keys.event(id)))) as EventRecord[];
+        return records.map((r) => ({ eventId: r.eventId, orgId: r.orgId, body: r.body as TraceEvent }));
+      },
       batch,
       state: async (batchId) => {
         const known = overlay.get(batchId) ?? (await store.batches.get(keys.batchState(batchId)));
@@ -264,6 +324,12 @@ export class IngestService {
       orgByUscc: async (uscc) => (await store.orgs.get(keys.org(orgIdOf(uscc)))) ?? null,
     };
   }
+}
+
+/** An inspection that found the batch non-conformant (its disposition or its certificate says so). */
+export function isNonConformantInspection(event: TraceEvent): boolean {
+  if (event.bizStep !== "inspecting" || event.errorDeclaration) return false;
+  return event.disposition === "non_conformant" || event.certificationInfo?.result === "non_conformant";
 }
 
 /** Validates each event; throws one 422 listing every problem of every event. */
@@ -306,6 +372,7 @@ export function indexSubmission(
       proof: tree.proof(index),
     };
     ops.push(Store.put(store.events, keys.event(eventId), event));
+    if (body.errorDeclaration) ops.push(Store.put(store.events, keys.declaration(originalEventId(body)), eventId));
     for (const batchId of batchIds) {
       ops.push(Store.put(store.events, keys.batchEvent(batchId, record.seq, index), eventId));
     }

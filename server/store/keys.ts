@@ -22,6 +22,16 @@ export const keys = {
   /** journal: an organisation's last submission nonce (for the EIP-712 Submission nonce). */
   submissionNonce: (orgId: string) => `nonce:${orgId}`,
 
+  /** events: the event that declared an event in error (EPCIS errorDeclaration). */
+  declaration: (eventId: string) => `declared:${eventId}`,
+  /** journal: a hold the gateway must put on-chain after a non-conformant inspection. */
+  pendingHold: (batchId: string, eventId: string) => `hold:${batchId}:${eventId}`,
+  pendingHoldRange: { gte: "hold:", lt: "hold;" },
+  pendingHoldsOf: (batchId: string) => ({ gte: `hold:${batchId}:`, lt: `hold:${batchId};` }),
+  /** certificates: an uploaded certificate document by its SHA-256 (hex, no 0x), and its metadata. */
+  certificate: (sha256: string) => `doc:${sha256.replace(/^0x/, "")}`,
+  certificateInfo: (sha256: string) => `info:${sha256.replace(/^0x/, "")}`,
+
   /** events: an event by its id; and a batch's events in the order they were accepted. */
   event: (eventId: string) => `evt:${eventId}`,
   batchEvent: (batchId: string, seq: number, index: number) =>

@@ -141,6 +141,26 @@ export interface EventRecord {
   proof: string[];
 }
 
+/** journal: `hold:<batchId>:<eventId>`: a hold to put on-chain for a non-conformant inspection. */
+export interface PendingHold {
+  batchId: string;
+  /** The organisation whose inspection found the batch non-conformant; it signs the hold. */
+  orgId: string;
+  eventId: string;
+  /** The hold's reason text; its keccak256 goes on-chain. */
+  reason: string;
+  requestedAt: string;
+}
+
+/** certificates: `info:<sha256>`: who uploaded a certificate document, and what it is. */
+export interface CertificateInfo {
+  sha256: string;
+  contentType: string;
+  size: number;
+  uploadedBy: string;
+  uploadedAt: string;
+}
+
 /** journal: `anchor:<root>`: which submissions an anchor covers (source of truth for proofs). */
 export interface AnchorRecord {
   root: string;

@@ -19,6 +19,7 @@ export const SUBLEVELS = [
   "keys",
   "txlog",
   "meta",
+  "certificates",
 ] as const;
 export type SublevelName = (typeof SUBLEVELS)[number];
 
@@ -39,6 +40,8 @@ export class Store {
   readonly keys: Sublevel;
   readonly txlog: Sublevel;
   readonly meta: Sublevel;
+  /** Uploaded certificate documents by SHA-256 (binary values). */
+  readonly certificates: Sublevel;
 
   private constructor(
     db: Level<string, Json>,
@@ -56,6 +59,7 @@ export class Store {
     this.keys = sub("keys");
     this.txlog = sub("txlog");
     this.meta = sub("meta");
+    this.certificates = db.sublevel<string, Json>("certificates", { valueEncoding: "buffer" });
   }
 
   /** Opens (creating if needed) the store in folder `location`. */

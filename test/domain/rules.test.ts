@@ -127,6 +127,28 @@ class FakeLookups implements RuleLookups {
     return this.orgs.get(code) ?? null;
   }
 
+  /** Recorded events, for the error-declaration rules: id → recorder and body. */
+  readonly events = new Map<string, { orgId: string; body: TraceEvent; recordTime: string; batchIds: string[] }>();
+  readonly declarations = new Map<string, string>();
+
+  async org(orgId: string): Promise<OrgRecord | null> {
+    return [...this.orgs.values()].find((org) => org.orgId === orgId) ?? null;
+  }
+
+  async event(eventId: string) {
+    return this.events.get(eventId) ?? null;
+  }
+
+  async declaredBy(eventId: string): Promise<string | null> {
+    return this.declarations.get(eventId) ?? null;
+  }
+
+  async batchEvents(batchId: string) {
+    return [...this.events.entries()]
+      .filter(([, e]) => e.batchIds.includes(batchId))
+      .map(([eventId, e]) => ({ eventId, orgId: e.orgId, body: e.body }));
+  }
+
   setStatus(batchId: string, status: BatchStatusName): void {
     this.batches.get(batchId)!.status = status;
   }
