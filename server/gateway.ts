@@ -19,10 +19,14 @@ import { createApp, type Health } from "./http/app";
 import { Indexer } from "./index/indexer";
 import { rebuildIndex } from "./index/rebuild";
 import { ADMIN, findApiKey, hashApiKey, newApiKey } from "./services/api-keys";
+import { CertificateService } from "./services/certificates";
+import { HoldService } from "./services/holds";
 import { IngestService } from "./services/ingest";
+import { Dashboard } from "./services/dashboard";
 import { Queries } from "./services/queries";
 import { Registry } from "./services/registry";
 import { TraceService } from "./services/trace";
+import { EvidenceService } from "./services/evidence";
 import { ScanCounter } from "./services/scans";
 import { SerialService } from "./services/serials";
 import { keys } from "./store/keys";
@@ -42,6 +46,10 @@ export interface Gateway {
   registry: Registry;
   ingest: IngestService;
   queries: Queries;
+  /** Inspection certificate documents. */
+  certificates: CertificateService;
+  /** Puts the holds of non-conformant inspections on-chain. */
+  holds: HoldService;
   logger: Logger;
   /** The admin API key, when the gateway made it (demo mode); null when it came from configuration. */
   demoAdminApiKey: string | null;
@@ -93,10 +101,23 @@ export async function startGateway(config: Config, options: { logger?: Logger } 
       kek,
       indexed: (block) => indexer.syncTo(block, { timeoutMs: 30_000 }),
     });
+    const holds = new HoldService({
+      store,
+      ledger,
+      registry,
+      indexed: (block) => indexer.syncTo(block, { timeoutMs: 30_000 }),
+      logger,
+    });
+    holds.start();
+    cleanup.push(() => holds.stop());
+    const certificates = new CertificateService(store, config.publicUrl);
     const ingest = new IngestService({
       store,
       domain: ledger.domain,
       custodialSigner: (orgId) => registry.signer(orgId),
+      onAccepted: (_record, pending) => {
+        if (pending.length > 0) holds.notify();
+      },
     });
     const queries = new Queries(store);
     const trace = new TraceService(store, config.publicUrl);
@@ -106,6 +127,14 @@ export async function startGateway(config: Config, options: { logger?: Logger } 
       (block) => indexer.syncTo(block, { timeoutMs: 30_000 }),
       (org) => registry.signer(org),
     );
+    const evidence = new EvidenceService({
+      store,
+      queries,
+      publicUrl: config.publicUrl,
+      ledger: { chainId: identity.chainId, address: identity.ledger, deployBlock: identity.deployBlock },
+      provider: ledger.provider,
+    });
+    const dashboard = new Dashboard(store, config.publicUrl);
     const scans = new ScanCounter(store);
     cleanup.push(() => scans.flush());
     const demoAdminApiKey = await ensureAdminApiKey(config, store);
@@ -128,6 +157,10 @@ export async function startGateway(config: Config, options: { logger?: Logger } 
       trace,
       serials,
       scans,
+      dashboard,
+      evidence,
+      certificates,
+      holds,
       logger,
       publicUrl: config.publicUrl,
       ledger: { chainId: identity.chainId, address: identity.ledger, deployBlock: identity.deployBlock },
@@ -150,6 +183,8 @@ export async function startGateway(config: Config, options: { logger?: Logger } 
       registry,
       ingest,
       queries,
+      certificates,
+      holds,
       logger,
       demoAdminApiKey,
       chainUrl,

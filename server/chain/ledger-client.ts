@@ -84,7 +84,7 @@ export interface AnchorResult {
   blockTime: string;
 }
 
-type RequestType = Exclude<LedgerTypeName, "Submission" | "SuspendOrganisation" | "ReinstateOrganisation">;
+type RequestType = Exclude<LedgerTypeName, "Submission">;
 
 export class LedgerClient {
   /** TraceLedger, read-only (connected to the provider, not to a signer). */
@@ -221,6 +221,20 @@ export class LedgerClient {
   recall(orgSigner: Signer, batchId: string, reasonHash: string): Promise<SentTransaction> {
     return this.relay(orgSigner, "Recall", { batchId, reasonHash }, (auth) =>
       this.ledger.interface.encodeFunctionData("recallBySig", [batchId, reasonHash, auth]),
+    );
+  }
+
+  /** Suspends `orgId` as the regulator organisation whose key `orgSigner` is (`suspendOrganisationBySig`). */
+  suspendOrganisationAs(orgSigner: Signer, orgId: string, reasonHash: string): Promise<SentTransaction> {
+    return this.relay(orgSigner, "SuspendOrganisation", { orgId, reasonHash }, (auth) =>
+      this.ledger.interface.encodeFunctionData("suspendOrganisationBySig", [orgId, reasonHash, auth]),
+    );
+  }
+
+  /** Lifts the suspension of `orgId` as the regulator organisation whose key `orgSigner` is. */
+  reinstateOrganisationAs(orgSigner: Signer, orgId: string): Promise<SentTransaction> {
+    return this.relay(orgSigner, "ReinstateOrganisation", { orgId }, (auth) =>
+      this.ledger.interface.encodeFunctionData("reinstateOrganisationBySig", [orgId, auth]),
     );
   }
 

@@ -1,10 +1,10 @@
 /**
  * Loads the demo dataset through the same services the API uses (so it is signed, relayed,
  * indexed and anchored like real data): organisations, products, batches with lineage, events
- * across the hotpot-base supply chain (one transformation, one inspection) and one recall.
+ * across the hotpot-base supply chain (one transformation, one inspection with its certificate PDF)
+ * and one recall; and a pottery tea-set lot that failed its inspection and is held on-chain.
  * Runs once per store; a second start finds the `demo` marker and only returns the links.
  */
-import { createHash } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 
@@ -14,6 +14,7 @@ import type { Gateway } from "../gateway";
 import type { OrgRecord } from "../store/records";
 import { Store } from "../store/store";
 import { DEMO_ORGANISATIONS, DEMO_PRODUCTS, type DemoOrgKey } from "./dataset";
+import { inspectionReportPdf } from "./inspection-report";
 
 const DEMO_MARKER = "demo";
 
@@ -24,7 +25,7 @@ export interface DemoResult {
 type Orgs = Record<DemoOrgKey, OrgRecord>;
 
 export async function loadDemoData(gateway: Gateway, now = new Date()): Promise<DemoResult> {
-  const { store, registry, ingest, config, logger } = gateway;
+  const { store, registry, ingest, certificates, config, logger } = gateway;
   const done = (await store.meta.get(DEMO_MARKER)) as DemoResult | undefined;
   if (done) return done;
   if ((await store.orgs.keys({ limit: 1 }).all()).length > 0) {
@@ -62,6 +63,8 @@ export async function loadDemoData(gateway: Gateway, now = new Date()): Promise<
     hotpot: { gtin: gtin("hotpotCo"), lot: `BN${date(-15).replaceAll("-", "")}-A` },
     hotpotAffected: { gtin: gtin("hotpotCo"), lot: `BN${date(-13).replaceAll("-", "")}-B` },
     teaSet: { gtin: gtin("ceramics"), lot: `AT${date(-30).replaceAll("-", "")}` },
+    /** Fails its inspection (lead and cadmium migration) and is held. */
+    teaSetHeld: { gtin: gtin("ceramics"), lot: `AT${date(-18).replaceAll("-", "")}-B` },
     knife: { gtin: gtin("hardware"), lot: `DZ${date(-28).replaceAll("-", "")}` },
     shoes: { gtin: gtin("shoes"), lot: `BS${date(-26).replaceAll("-", "")}` },
   };
@@ -126,6 +129,11 @@ export async function loadDemoData(gateway: Gateway, now = new Date()): Promise<
     district: "荣昌区",
     facility: "荣昌区安富街道陶窑",
   });
+  await batch("ceramics", "teaSetHeld", -18, {
+    quantity: { value: 300, unit: "XBX" },
+    district: "荣昌区",
+    facility: "荣昌区安富街道陶窑",
+  });
   await batch("hardware", "knife", -28, {
     quantity: { value: 1200, unit: "H87" },
     district: "大足区",
@@ -155,9 +163,25 @@ export async function loadDemoData(gateway: Gateway, now = new Date()): Promise<
   const submit = async (who: DemoOrgKey, events: object[], key: string) =>
     ingest.submit(orgs[who], { body: { events }, idempotencyKey: `demo-${key}` });
 
-  const report =
-    "重庆市食品质量检验检测中心 检验报告 YW-2026-0815: 重庆老火锅底料, 酸价/过氧化值/铅/苯并芘 均符合 GB 2716、GB 2762";
-  const reportHash = createHash("sha256").update(report, "utf8").digest("hex");
+  // The lab's report is uploaded (as through POST /api/v1/certificates) before the event names it.
+  const report = await inspectionReportPdf({
+    lab: orgs.lab.name,
+    reportNumber: "YW-2026-0815",
+    product: "重庆老火锅底料 500g",
+    lot: lots.hotpot.lot,
+    producer: orgs.hotpotCo.name,
+    sampledOn: date(-14),
+    issuedOn: date(-14),
+    standard: "GB 2762-2022",
+    items: [
+      { item: "酸价 (以脂肪计)", limit: "≤ 4.0 mg/g", result: "1.2 mg/g", conformant: true },
+      { item: "过氧化值 (以脂肪计)", limit: "≤ 0.25 g/100g", result: "0.08 g/100g", conformant: true },
+      { item: "铅 (以 Pb 计)", limit: "≤ 1.0 mg/kg", result: "0.12 mg/kg", conformant: true },
+      { item: "苯并[a]芘", limit: "≤ 10 μg/kg", result: "1.6 μg/kg", conformant: true },
+    ],
+    conformant: true,
+  });
+  const reportHash = (await certificates.upload(report, "application/pdf", orgs.lab.orgId)).info.sha256;
 
   await submit(
     "chiliCoop",
@@ -314,6 +338,53 @@ export async function loadDemoData(gateway: Gateway, now = new Date()): Promise<
       key,
     );
   }
+  await submit(
+    "ceramics",
+    [
+      object("commissioning", at(-18, 10), [q("teaSetHeld", 300, "XBX")], {
+        disposition: "active",
+        bizLocation: { district: "荣昌区", name: "安富街道陶窑" },
+      }),
+    ],
+    "teaSetHeld",
+  );
+  // A non-conformant inspection: ingest journals a hold, which the hold service puts on-chain.
+  const failed = await inspectionReportPdf({
+    lab: orgs.lab.name,
+    reportNumber: "YW-2026-0902",
+    product: "荣昌安陶茶具套装",
+    lot: lots.teaSetHeld.lot,
+    producer: orgs.ceramics.name,
+    sampledOn: date(-17),
+    issuedOn: date(-16),
+    standard: "GB 4806.4-2016",
+    items: [
+      { item: "铅 (以 Pb 计) 迁移量", limit: "≤ 0.5 mg/L", result: "1.9 mg/L", conformant: false },
+      { item: "镉 (以 Cd 计) 迁移量", limit: "≤ 0.25 mg/L", result: "0.31 mg/L", conformant: false },
+      { item: "感官要求", limit: "釉面光洁", result: "符合", conformant: true },
+    ],
+    conformant: false,
+  });
+  const failedHash = (await certificates.upload(failed, "application/pdf", orgs.lab.orgId)).info.sha256;
+  await submit(
+    "lab",
+    [
+      object("inspecting", at(-16, 15), [q("teaSetHeld", 6, "XBX")], {
+        disposition: "non_conformant",
+        bizLocation: { district: "渝北区" },
+        certificationInfo: {
+          documentHash: failedHash,
+          issuer: orgs.lab.name,
+          standard: "GB 4806.4-2016",
+          result: "non_conformant",
+          certificateNumber: "YW-2026-0902",
+        },
+        comment: "铅、镉迁移量超标，批次暂扣待复检",
+      }),
+    ],
+    "inspection-failed",
+  );
+  await gateway.holds.settled();
   await registry.recall(
     orgs.regulator,
     id("chiliRecalled"),
@@ -325,6 +396,7 @@ export async function loadDemoData(gateway: Gateway, now = new Date()): Promise<
     ["hotpot base batch", batchUri(config.publicUrl, lots.hotpot)],
     ["affected by a recall", batchUri(config.publicUrl, lots.hotpotAffected)],
     ["recalled chili lot", batchUri(config.publicUrl, lots.chiliRecalled)],
+    ["held after a failed inspection", batchUri(config.publicUrl, lots.teaSetHeld)],
     ["batch API (admin key)", `${gateway.url}/api/v1/batches/${id("hotpot")}/events`],
     ["demo API keys", path.join(path.relative(process.cwd(), config.dataDir) || ".", "demo-api-keys.json")],
   ];

@@ -171,7 +171,9 @@ const certification = z
 export const ERROR_REASONS = ["incorrect_data", "did_not_occur"] as const;
 
 /** A 0x-prefixed keccak256 event id, as the API returns it. */
-const eventId = z.string().regex(/^0x[0-9a-f]{64}$/, { message: "must be an event id: 0x and 64 lower-case hex digits" });
+const eventId = z
+  .string()
+  .regex(/^0x[0-9a-f]{64}$/, { message: "must be an event id: 0x and 64 lower-case hex digits" });
 
 /**
  * EPCIS `errorDeclaration`: the event it is in repeats an earlier event exactly and declares that
@@ -233,7 +235,6 @@ export type ErrorDeclaration = z.infer<typeof errorDeclaration>;
 /** The event an error declaration repeats: `event` without its `errorDeclaration`. */
 export function declaredEvent(event: TraceEvent): TraceEvent | null {
   if (!event.errorDeclaration) return null;
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
   const { errorDeclaration: _declaration, ...original } = event;
   return original as TraceEvent;
 }

@@ -19,11 +19,19 @@ import { authenticate } from "./auth";
 import { errorMiddleware, HttpError } from "./errors";
 import { apiDocsPage, docsAssetsDir, docsInitScript, openApiDocument } from "./openapi";
 import { batchRoutes } from "./routes/batches";
+import { epcisRoutes } from "./routes/epcis";
 import { eventRoutes } from "./routes/events";
 import { organisationRoutes } from "./routes/organisations";
 import { labelRoutes } from "./routes/labels";
 import { qrRoutes } from "./routes/qr";
 import { resolverRoutes } from "./routes/resolver";
+import { certificateDocument, inspectionRoutes } from "./routes/inspections";
+import type { CertificateService } from "../services/certificates";
+import type { HoldService } from "../services/holds";
+import { regulatorPage, regulatorRoutes } from "./routes/regulator";
+import type { Dashboard } from "../services/dashboard";
+import { evidenceRoutes, verificationRoutes } from "./routes/verification";
+import type { EvidenceService } from "../services/evidence";
 
 export interface Health {
   chainReachable: boolean;
@@ -41,6 +49,10 @@ export interface AppDeps {
   trace: TraceService;
   serials: SerialService;
   scans: ScanCounter;
+  dashboard: Dashboard;
+  evidence: EvidenceService;
+  certificates: CertificateService;
+  holds: HoldService;
   logger: Logger;
   publicUrl: string;
   /** Where the ledger is, for anyone who wants to verify against the chain themselves. */
@@ -98,16 +110,24 @@ export function createApp(deps: AppDeps): Express {
     res.json(deps.ledger);
   });
 
+  app.use("/api/v1", evidenceRoutes(deps.evidence));
   const api = express.Router();
   api.use(authenticate(deps.store));
   api.use(writes);
-  api.use(organisationRoutes(deps.registry, deps.queries));
+  api.use(organisationRoutes(deps.registry, deps.queries, deps.dashboard));
+  api.use(epcisRoutes(deps.ingest, deps.queries, deps.store, deps.bodyLimit));
   api.use(batchRoutes(deps.registry, deps.queries, deps.publicUrl, deps.serials));
   api.use(labelRoutes(deps.serials, deps.queries, deps.publicUrl));
   api.use(eventRoutes(deps.ingest, deps.queries));
+  api.use(inspectionRoutes(deps.certificates, deps.holds, deps.queries, deps.publicUrl));
+  api.use(regulatorRoutes(deps.dashboard));
+  api.use(verificationRoutes(deps.evidence, deps.queries, deps.publicUrl));
   app.use("/api/v1", api);
+  // Public, outside /api/v1: consumer pages link inspection certificates here.
+  app.get("/certificates/:sha256", certificateDocument(deps.certificates));
   app.use(resolverRoutes(deps.trace, deps.queries, deps.publicUrl, { serials: deps.serials, scans: deps.scans }));
   app.use(qrRoutes(deps.queries, deps.serials, deps.publicUrl));
+  app.use(regulatorPage());
 
   app.use((req, _res, next) => next(new HttpError(404, "not_found", `no route ${req.method} ${req.path}`)));
   app.use(errorMiddleware(deps.logger));

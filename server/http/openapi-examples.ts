@@ -155,6 +155,15 @@ export function openApiExamples(publicUrl: string) {
     digitalLink: batchUri(publicUrl, { gtin: EXAMPLE_GTIN, lot: EXAMPLE_LOT }),
   };
   const supplier = orgIdOf(SUPPLIER_USCC);
+  const producerSummary = { orgId: PRODUCER_ID, name: organisation.name, district: "巴南区" };
+  /** Who holds a lineage batch, and how much was made: all at the producer, in these examples. */
+  const held = (depth: number) => ({
+    depth,
+    custodian: PRODUCER_ID,
+    holder: producerSummary,
+    inTransitTo: null,
+    quantity: { value: 1400, unit: "KGM" },
+  });
   const recallChange = {
     status: "recalled",
     previous: "active",
@@ -188,6 +197,8 @@ export function openApiExamples(publicUrl: string) {
       txHash: anchor.txHash,
       blockTime: anchor.blockTime,
     },
+    declaredInError: null,
+    declares: null,
   };
   const product = {
     gtin: EXAMPLE_GTIN,
@@ -244,24 +255,114 @@ export function openApiExamples(publicUrl: string) {
       root: BATCH_ID,
       direction: "up",
       batches: [
-        {
-          ...batchRecord(PEPPER_ID, PEPPER, supplier, 19870),
-          digitalLink: batchUri(publicUrl, PEPPER),
-          depth: 1,
-          custodian: PRODUCER_ID,
-        },
-        {
-          ...batchRecord(TALLOW_ID, TALLOW, supplier, 20102),
-          digitalLink: batchUri(publicUrl, TALLOW),
-          depth: 1,
-          custodian: PRODUCER_ID,
-        },
+        { ...batchRecord(PEPPER_ID, PEPPER, supplier, 19870), digitalLink: batchUri(publicUrl, PEPPER), ...held(1) },
+        { ...batchRecord(TALLOW_ID, TALLOW, supplier, 20102), digitalLink: batchUri(publicUrl, TALLOW), ...held(1) },
       ],
       edges: [
         [PEPPER_ID, BATCH_ID],
         [TALLOW_ID, BATCH_ID],
       ],
       truncated: false,
+    },
+    drill: {
+      batchId: PEPPER_ID,
+      gtin: PEPPER.gtin,
+      lot: PEPPER.lot,
+      startedAt: "2026-11-25T03:00:00.000Z",
+      tookMs: 3.4,
+      affected: {
+        batches: 2,
+        organisations: 1,
+        byStatus: { active: 2, held: 0, recalled: 0 },
+        quantities: [{ unit: "KGM", value: 2800 }],
+      },
+      batches: [
+        { ...batchRecord(PEPPER_ID, PEPPER, supplier, 19870), digitalLink: batchUri(publicUrl, PEPPER), ...held(0) },
+        { ...batch, ...held(1) },
+      ],
+      holders: [{ ...producerSummary, batches: [PEPPER_ID, BATCH_ID] }],
+      edges: [[PEPPER_ID, BATCH_ID]],
+      truncated: false,
+    },
+    evidence: {
+      format: "yutrace-evidence/1",
+      generatedAt: "2026-11-25T03:00:00.000Z",
+      gateway: publicUrl,
+      ledger: EXAMPLE_LEDGER,
+      batch: {
+        batchId: BATCH_ID,
+        gtin: EXAMPLE_GTIN,
+        lot: EXAMPLE_LOT,
+        digitalLink: batch.digitalLink,
+        producer: PRODUCER_ID,
+        metadata: batchMetadata,
+        parents: [PEPPER_ID, TALLOW_ID],
+        registered: { block: batch.block, txHash: batch.txHash },
+      },
+      ancestors: [],
+      submissions: {
+        [digest]: {
+          id: digest,
+          organisation: { orgId: PRODUCER_ID, uscc: PRODUCER_USCC, name: organisation.name },
+          account: PRODUCER_ACCOUNT,
+          root: tree.root,
+          count: eventIds.length,
+          nonce,
+          signature: eventView.submission.signature,
+          acceptedAt: "2026-11-22T06:00:03.512Z",
+          anchor: { ...eventView.anchor, proof: anchor.proof },
+        },
+      },
+      events: [
+        {
+          eventId: eventIds[2],
+          batchId: BATCH_ID,
+          body: body.events[2],
+          recordTime: "2026-11-22T06:00:03.512Z",
+          submission: digest,
+          proof: tree.proof(2),
+        },
+      ],
+      truncated: false,
+    },
+    verification: {
+      batchId: BATCH_ID,
+      gtin: EXAMPLE_GTIN,
+      lot: EXAMPLE_LOT,
+      digitalLink: batch.digitalLink,
+      checkedAt: "2026-11-25T03:00:00.000Z",
+      tookMs: 18,
+      verdict: "verified",
+      chain: { chainId: EXAMPLE_LEDGER.chainId, ledger: EXAMPLE_LEDGER.address, headBlock: 20611 },
+      batch: {
+        onChain: true,
+        status: "active",
+        registeredBlock: batch.block,
+        metadataMatches: true,
+        parentsMatch: true,
+      },
+      recalledAncestors: [],
+      summary: { events: 1, passed: 1, failed: 0, pending: 0 },
+      problems: [],
+      events: [
+        {
+          eventId: eventIds[2],
+          batchId: BATCH_ID,
+          bizStep: (body.events[2] as { bizStep: string }).bizStep,
+          eventTime: (body.events[2] as { eventTime: string }).eventTime,
+          organisation: organisation.name,
+          declaredInError: null,
+          verdict: "passed",
+          checks: [
+            { name: "hash", ok: true, detail: "the body hashes to the event id" },
+            { name: "submission_proof", ok: true, detail: `in submission root ${tree.root}` },
+            { name: "signature", ok: true, detail: `signed by ${PRODUCER_ACCOUNT}` },
+            { name: "signer_role", ok: true, detail: `${organisation.name} held producer at block ${anchor.block}` },
+            { name: "anchored", ok: true, detail: `anchor #${anchor.anchorSeq} in block ${anchor.block}` },
+            { name: "batch_on_chain", ok: true, detail: "1 batch(es) registered on-chain" },
+          ],
+        },
+      ],
     },
   };
 }

@@ -137,6 +137,11 @@ export function parameters(): Record<string, Schema> {
     Limit: query("limit", { type: "integer", minimum: 1, maximum: MAX_PAGE, default: 50 }, "Page size."),
     Cursor: query("cursor", { type: "string", maxLength: 400 }, "`nextCursor` of the previous page."),
     Direction: query("direction", { type: "string", enum: ["up", "down"], default: "up" }, "up: inputs; down: uses."),
+    Ancestors: query(
+      "ancestors",
+      { type: "string", enum: ["true", "false"], default: "false" },
+      "true: include every batch it was made from, transitively.",
+    ),
     IdempotencyKey: {
       name: "Idempotency-Key",
       in: "header",

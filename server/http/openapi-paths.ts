@@ -150,21 +150,23 @@ function organisationPaths(x: OpenApiExamples): Record<string, Record<string, Sc
         operationId: "suspendOrganisation",
         tag: "Organisations",
         summary: "Suspend an organisation",
-        description: `${admin} Its roles stop working on-chain from that block, and its API key is refused (403).`,
+        description:
+          "Caller: the platform admin or a regulator (the regulator's own key signs the on-chain request). Its roles " +
+          "stop working on-chain from that block, and its API key is refused (403).",
         parameters: ["OrgId"],
         body: { schema: "Reason", example: x.suspension },
         ok: orgResponse("Suspended."),
-        errors: ["invalid_request", "admin_required", "unknown_organisation"],
+        errors: ["invalid_request", "role_not_allowed", "unknown_organisation"],
         chain: true,
       }),
       delete: operation("delete", {
         operationId: "reinstateOrganisation",
         tag: "Organisations",
         summary: "Reinstate an organisation",
-        description: `${admin} Lifts a suspension.`,
+        description: "Caller: the platform admin or a regulator. Lifts a suspension.",
         parameters: ["OrgId"],
         ok: orgResponse("Reinstated."),
-        errors: ["invalid_request", "admin_required", "unknown_organisation"],
+        errors: ["invalid_request", "role_not_allowed", "unknown_organisation"],
         chain: true,
       }),
     },
@@ -279,6 +281,51 @@ function batchPaths(x: OpenApiExamples): Record<string, Record<string, Schema>> 
         parameters: ["BatchId", "Direction"],
         ok: { status: 200, description: "The lineage.", schema: "Lineage", example: x.lineage },
         errors: ["invalid_request", "unknown_batch"],
+      }),
+    },
+    "/api/v1/batches/{batchId}/evidence": {
+      get: operation("get", {
+        operationId: "getEvidence",
+        tag: "Batches",
+        summary: "Evidence bundle: everything to verify a batch without the gateway",
+        description:
+          "Public. Every event of the batch (and, with `ancestors=true`, of every batch it was made from) with its " +
+          "proof to its submission root, the submission's fields and EIP-712 signature, the proof to the anchored " +
+          "root, and where the ledger is. Check it with `npm run verify -- <digital-link> --rpc <your node>`.",
+        parameters: ["BatchId", "Ancestors"],
+        ok: { status: 200, description: "The evidence.", schema: "EvidenceBundle", example: x.evidence },
+        errors: ["invalid_request", "unknown_batch"],
+        public: true,
+      }),
+    },
+    "/api/v1/batches/{batchId}/verification": {
+      get: operation("get", {
+        operationId: "getVerification",
+        tag: "Batches",
+        summary: "Verification report: each event checked against the chain",
+        description:
+          "Caller: any key. The evidence bundle checked against the ledger by the same code as the independent " +
+          "verifier: per event the hash, the proof to the submission root, the signature, the signer's role at the " +
+          "anchor's block, the anchored root and the batches on-chain; the batch's status and recalled ancestors " +
+          "as the chain has them. A record altered in the gateway's store fails the checks of exactly the events it " +
+          "touches.",
+        parameters: ["BatchId", "Ancestors"],
+        ok: { status: 200, description: "The report.", schema: "VerificationReport", example: x.verification },
+        errors: ["invalid_request", "unknown_batch"],
+        chain: true,
+      }),
+    },
+    "/api/v1/batches/{batchId}/recall-drill": {
+      post: operation("post", {
+        operationId: "runRecallDrill",
+        tag: "Batches",
+        summary: "Recall drill (模拟召回): what a recall would reach, timed",
+        description:
+          "Caller: a regulator, or the batch's producer. Traces every batch made from this one, transitively, with " +
+          "who holds each now and how much was made, and how long the trace took. Recalls nothing, writes nothing.",
+        parameters: ["BatchId"],
+        ok: { status: 200, description: "The drill report.", schema: "DrillReport", example: x.drill },
+        errors: ["invalid_request", "organisation_required", "role_not_allowed", "not_batch_producer", "unknown_batch"],
       }),
     },
     "/api/v1/batches/{batchId}/serials": {

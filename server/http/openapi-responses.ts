@@ -127,10 +127,230 @@ export const responseSchemas: Record<string, Schema> = {
     {
       ...batchRecordFields,
       digitalLink,
-      depth: { type: "integer", minimum: 1, description: "Steps from the root batch." },
-      custodian: nullable(ref("OrgId")),
+      depth: { type: "integer", minimum: 0, description: "Steps from the root batch (0: the root, in a drill)." },
+      custodian: withDescription(ref("OrgId"), "The organisation holding it now (last custodian)."),
+      holder: nullable(ref("OrgSummary")),
+      inTransitTo: nullable(withDescription(ref("OrgSummary"), "Where a shipment of it is going.")),
+      quantity: nullable(
+        object({ value: { type: "number" }, unit: ref("Unit") }, ["value", "unit"], {
+          description: "How much of it was made.",
+        }),
+      ),
     },
-    [...batchRecordRequired, "digitalLink", "depth", "custodian"],
+    [...batchRecordRequired, "digitalLink", "depth", "custodian", "holder", "inTransitTo", "quantity"],
+  ),
+  OrgSummary: object({ orgId: ref("OrgId"), name: { type: "string" }, district: { type: "string" } }, [
+    "orgId",
+    "name",
+    "district",
+  ]),
+  DrillReport: object(
+    {
+      batchId: ref("BatchId"),
+      gtin: ref("Gtin"),
+      lot: ref("Lot"),
+      startedAt: isoTime("When the drill started."),
+      tookMs: { type: "number", minimum: 0, description: "How long the trace took." },
+      affected: object(
+        {
+          batches: { type: "integer", minimum: 1 },
+          organisations: { type: "integer", minimum: 0 },
+          byStatus: object({ active: { type: "integer" }, held: { type: "integer" }, recalled: { type: "integer" } }, [
+            "active",
+            "held",
+            "recalled",
+          ]),
+          quantities: array(object({ unit: ref("Unit"), value: { type: "number" } }, ["unit", "value"])),
+        },
+        ["batches", "organisations", "byStatus", "quantities"],
+      ),
+      batches: array(ref("LineageBatch"), { description: "The batch itself (depth 0) and every batch made from it." }),
+      holders: array(
+        object(
+          {
+            orgId: ref("OrgId"),
+            name: { type: "string" },
+            district: { type: "string" },
+            batches: array(ref("BatchId")),
+          },
+          ["orgId", "name", "district", "batches"],
+        ),
+      ),
+      edges: array({ type: "array", prefixItems: [ref("BatchId"), ref("BatchId")], minItems: 2, maxItems: 2 }),
+      truncated: { type: "boolean" },
+    },
+    ["batchId", "gtin", "lot", "startedAt", "tookMs", "affected", "batches", "holders", "edges", "truncated"],
+    { description: "What a recall of the batch would reach (模拟召回). Nothing was recalled." },
+  ),
+  EvidenceBundle: object(
+    {
+      format: { const: "yutrace-evidence/1" },
+      generatedAt: isoTime("When the bundle was made."),
+      gateway: { type: "string", format: "uri" },
+      ledger: object({ chainId: { type: "string" }, address: ref("Address"), deployBlock: blockNumber }, [
+        "chainId",
+        "address",
+        "deployBlock",
+      ]),
+      batch: ref("BatchEvidence"),
+      ancestors: array(ref("BatchEvidence")),
+      submissions: {
+        type: "object",
+        additionalProperties: ref("SubmissionEvidence"),
+        description: "By submission id.",
+      },
+      events: array(
+        object(
+          {
+            eventId: ref("EventId"),
+            batchId: ref("BatchId"),
+            body: ref("TraceEvent"),
+            recordTime: isoTime("When the gateway accepted it."),
+            submission: ref("SubmissionId"),
+            proof: array(ref("Hex32"), { description: "From the event id to the submission root." }),
+          },
+          ["eventId", "batchId", "body", "recordTime", "submission", "proof"],
+        ),
+      ),
+      truncated: { type: "boolean" },
+    },
+    ["format", "generatedAt", "gateway", "ledger", "batch", "ancestors", "submissions", "events", "truncated"],
+    { description: "Everything needed to check a batch's history against the chain without the gateway." },
+  ),
+  BatchEvidence: object(
+    {
+      batchId: ref("BatchId"),
+      gtin: ref("Gtin"),
+      lot: ref("Lot"),
+      digitalLink,
+      producer: ref("OrgId"),
+      metadata: nullable(ref("BatchMetadata")),
+      parents: array(ref("BatchId")),
+      registered: object({ block: blockNumber, txHash }, ["block", "txHash"]),
+    },
+    ["batchId", "gtin", "lot", "digitalLink", "producer", "metadata", "parents", "registered"],
+  ),
+  SubmissionEvidence: object(
+    {
+      id: ref("SubmissionId"),
+      organisation: object({ orgId: ref("OrgId"), uscc: ref("Uscc"), name: { type: "string" } }, [
+        "orgId",
+        "uscc",
+        "name",
+      ]),
+      account: ref("Address"),
+      root: ref("Hex32"),
+      count: { type: "integer" },
+      nonce: { type: "integer" },
+      signature: { type: "string" },
+      acceptedAt: isoTime("When the gateway accepted it."),
+      anchor: nullable(
+        object(
+          {
+            root: ref("Hex32"),
+            proof: array(ref("Hex32")),
+            seq: { type: "integer" },
+            block: blockNumber,
+            txHash,
+            blockTime: isoTime("Block time."),
+          },
+          ["root", "proof", "seq", "block", "txHash", "blockTime"],
+        ),
+      ),
+    },
+    ["id", "organisation", "account", "root", "count", "nonce", "signature", "acceptedAt", "anchor"],
+  ),
+  VerificationReport: object(
+    {
+      batchId: ref("BatchId"),
+      gtin: ref("Gtin"),
+      lot: ref("Lot"),
+      digitalLink,
+      checkedAt: isoTime("When the checks ran."),
+      tookMs: { type: "number" },
+      verdict: {
+        type: "string",
+        enum: ["verified", "failed", "incomplete"],
+        description: "incomplete: every check passed but some events wait for their anchor.",
+      },
+      chain: object({ chainId: { type: "string" }, ledger: ref("Address"), headBlock: blockNumber }, [
+        "chainId",
+        "ledger",
+        "headBlock",
+      ]),
+      batch: object(
+        {
+          onChain: { type: "boolean" },
+          status: nullable(ref("BatchStatus")),
+          registeredBlock: blockNumber,
+          metadataMatches: { type: "boolean" },
+          parentsMatch: { type: "boolean" },
+        },
+        ["onChain", "status", "registeredBlock", "metadataMatches", "parentsMatch"],
+        { description: "Read from the chain." },
+      ),
+      recalledAncestors: array(
+        object({ batchId: ref("BatchId"), gtin: nullable(ref("Gtin")), lot: nullable(ref("Lot")) }, [
+          "batchId",
+          "gtin",
+          "lot",
+        ]),
+        { description: "Recalled batches it was made from, read from the chain." },
+      ),
+      summary: object(
+        {
+          events: { type: "integer" },
+          passed: { type: "integer" },
+          failed: { type: "integer" },
+          pending: { type: "integer" },
+        },
+        ["events", "passed", "failed", "pending"],
+      ),
+      problems: array({ type: "string" }),
+      events: array(
+        object(
+          {
+            eventId: ref("EventId"),
+            batchId: ref("BatchId"),
+            bizStep: nullable({ type: "string" }),
+            eventTime: nullable({ type: "string" }),
+            organisation: nullable({ type: "string" }),
+            declaredInError: nullable(withDescription(ref("EventId"), "The verified declaration that it was wrong.")),
+            verdict: { type: "string", enum: ["passed", "failed", "pending"] },
+            checks: array(
+              object(
+                {
+                  name: {
+                    type: "string",
+                    enum: ["hash", "submission_proof", "signature", "signer_role", "anchored", "batch_on_chain"],
+                  },
+                  ok: { type: ["boolean", "null"], description: "null: not possible yet (not anchored)." },
+                  detail: { type: "string" },
+                },
+                ["name", "ok", "detail"],
+              ),
+            ),
+          },
+          ["eventId", "batchId", "bizStep", "eventTime", "organisation", "declaredInError", "verdict", "checks"],
+        ),
+      ),
+    },
+    [
+      "batchId",
+      "gtin",
+      "lot",
+      "digitalLink",
+      "checkedAt",
+      "tookMs",
+      "verdict",
+      "chain",
+      "batch",
+      "recalledAncestors",
+      "summary",
+      "problems",
+      "events",
+    ],
+    { description: "The batch's evidence checked against the chain, event by event." },
   ),
   Lineage: object(
     {
@@ -178,8 +398,34 @@ export const responseSchemas: Record<string, Schema> = {
         ["eventToSubmission", "submissionToAnchor"],
       ),
       anchor: nullable(anchorRef),
+      declaredInError: nullable(
+        object(
+          {
+            by: ref("EventId"),
+            reason: { type: "string" },
+            declarationTime: ref("EventDateTime"),
+            correctiveEventIDs: array(ref("EventId")),
+            explanation: nullable({ type: "string" }),
+          },
+          ["by", "reason", "declarationTime", "correctiveEventIDs", "explanation"],
+          { description: "Set when a later event declared this one in error." },
+        ),
+      ),
+      declares: nullable(withDescription(ref("EventId"), "For an error declaration: the event it declares in error.")),
     },
-    ["eventId", "status", "event", "recordTime", "organisation", "batchIds", "submission", "proofs", "anchor"],
+    [
+      "eventId",
+      "status",
+      "event",
+      "recordTime",
+      "organisation",
+      "batchIds",
+      "submission",
+      "proofs",
+      "anchor",
+      "declaredInError",
+      "declares",
+    ],
     { description: "An event with the evidence that proves it: its submission, Merkle proofs and anchor." },
   ),
   EventPage: object(

@@ -43,6 +43,7 @@ const PARTY_TYPES = common.sourceList.unwrap().element.shape.type.options;
 const sensorReportShape = common.sensorElementList.unwrap().element.shape.sensorReport.element.shape;
 const SENSOR_TYPES = sensorReportShape.type.options;
 const SENSOR_UNITS = sensorReportShape.uom.options;
+const ERROR_REASONS = common.errorDeclaration.unwrap().shape.reason.options;
 const CERTIFICATION_RESULTS = common.certificationInfo.unwrap().shape.result.unwrap().options;
 
 /** Text as schemas.ts and events.ts accept it: no control, zero-width or bidi-override characters. */
@@ -207,6 +208,7 @@ const commonEventFields: Record<string, Schema> = {
   sensorElementList: array(ref("SensorElement"), { maxItems: 100 }),
   certificationInfo: ref("CertificationInfo"),
   comment: text(500, "Free text shown to consumers, e.g. 冷链运输 0–4 °C."),
+  errorDeclaration: ref("ErrorDeclaration"),
 };
 const commonRequired = ["type", "eventTime", "eventTimeZoneOffset", "bizStep"];
 const party = (field: "source" | "destination"): Schema =>
@@ -264,6 +266,24 @@ const events: Record<string, Schema> = {
       certificateNumber: text(100, "检验报告编号."),
     },
     ["documentHash", "issuer", "standard"],
+  ),
+  ErrorDeclaration: strictObject(
+    {
+      declarationTime: ref("EventDateTime"),
+      reason: { type: "string", enum: [...ERROR_REASONS] },
+      correctiveEventIDs: array(hex32("An event id."), {
+        minItems: 1,
+        maxItems: 10,
+        description: "The events that replace the erroneous one, recorded before or in the same submission.",
+      }),
+      explanation: text(500, "Why, in words; shown next to the corrected event."),
+    },
+    ["declarationTime", "reason"],
+    {
+      description:
+        "EPCIS errorDeclaration. The event carrying it repeats an event the organisation recorded earlier, every " +
+        "field exactly as first sent, and declares that event in error; the original stays in the history, marked.",
+    },
   ),
   ObjectEvent: strictObject(
     {

@@ -8,6 +8,9 @@
 import { openApiExamples } from "./openapi-examples";
 import { headerComponents, parameters } from "./openapi-operations";
 import { paths } from "./openapi-paths";
+import { epcisPaths } from "./openapi-paths-epcis";
+import { inspectionPaths } from "./openapi-paths-inspections";
+import { regulatorPaths, regulatorSchemas } from "./openapi-paths-regulator";
 import { responseSchemas } from "./openapi-responses";
 import { requestSchemas } from "./openapi-schemas";
 
@@ -46,10 +49,17 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
         { name: "Products", description: "Products by GTIN, with their 执行标准." },
         { name: "Batches", description: "Batches (追溯单元): registration, lineage and recalls." },
         { name: "Events", description: "EPCIS 2.0 event capture and evidence." },
+        { name: "EPCIS", description: "EPCIS 2.0 documents (JSON-LD): capture, query by GTIN, a batch's export." },
         { name: "Health", description: "Liveness and readiness probes." },
         { name: "Meta", description: "This description, and where the ledger is." },
+        { name: "Regulator", description: "The regulator dashboard: search, statistics, charts (regulator or admin)." },
       ],
-      paths: paths(openApiExamples(base)),
+      paths: {
+        ...paths(openApiExamples(base)),
+        ...epcisPaths(openApiExamples(base)),
+        ...regulatorPaths(openApiExamples(base)),
+        ...inspectionPaths(openApiExamples(base)),
+      },
       components: {
         securitySchemes: {
           bearerApiKey: {
@@ -63,6 +73,7 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
         schemas: {
           ...requestSchemas,
           ...responseSchemas,
+          ...regulatorSchemas,
         },
         parameters: parameters(),
         headers: headerComponents,

@@ -19,14 +19,7 @@ import { merkleTree } from "../domain/merkle";
 import { checkEvent, originalEventId, type EventProblem, type RuleLookups } from "../domain/rules";
 import { HttpError } from "../http/errors";
 import { keys } from "../store/keys";
-import type {
-  BatchRecord,
-  BatchState,
-  EventRecord,
-  OrgRecord,
-  PendingHold,
-  SubmissionRecord,
-} from "../store/records";
+import type { BatchRecord, BatchState, EventRecord, OrgRecord, PendingHold, SubmissionRecord } from "../store/records";
 import { Store, type Operation } from "../store/store";
 import { Mutex } from "../util/mutex";
 
@@ -146,7 +139,9 @@ export class IngestService {
             batchId,
             orgId: org.orgId,
             eventId: hashes[index]!,
-            reason: `检验不合格 non-conformant inspection: ${event.certificationInfo?.standard ?? "see event"} (event ${hashes[index]})`,
+            reason: event.certificationInfo
+              ? `检验不合格 (${event.certificationInfo.standard}, ${event.certificationInfo.issuer})`
+              : "检验不合格",
             requestedAt: now.toISOString(),
           });
         }
@@ -297,7 +292,8 @@ export class IngestService {
     const batch = async (batchId: string): Promise<BatchRecord | null> => {
       const record = ((await store.batches.get(keys.batch(batchId))) as BatchRecord | undefined) ?? null;
       if (!record || record.status !== "active") return record;
-      const pending = held.has(batchId) || (await store.journal.keys({ ...keys.pendingHoldsOf(batchId), limit: 1 }).all()).length > 0;
+      const pending =
+        held.has(batchId) || (await store.journal.keys({ ...keys.pendingHoldsOf(batchId), limit: 1 }).all()).length > 0;
       return pending ? { ...record, status: "held" } : record;
     };
     const event = async (eventId: string) => {

@@ -4,6 +4,8 @@
  * the chain, so they stay fast and work while the chain is away.
  */
 import { batchIdOf } from "../domain/batch-id";
+import type { TraceEvent } from "../domain/events";
+import { originalEventId } from "../domain/rules";
 import { HttpError } from "../http/errors";
 import { keys } from "../store/keys";
 import type {
@@ -38,6 +40,41 @@ export interface EventView {
   };
   proofs: { eventToSubmission: string[]; submissionToAnchor: string[] | null };
   anchor: { root: string; seq: number; block: number; txHash: string; blockTime: string } | null;
+  /** Set when a later event declared this one in error (EPCIS errorDeclaration). */
+  declaredInError: {
+    by: string;
+    reason: string;
+    declarationTime: string;
+    correctiveEventIDs: string[];
+    explanation: string | null;
+  } | null;
+  /** For an error declaration: the event it declares in error. */
+  declares: string | null;
+}
+
+export interface OrgSummary {
+  orgId: string;
+  name: string;
+  district: string;
+}
+
+export interface LineageBatch extends BatchRecord {
+  depth: number;
+  /** The organisation holding the batch now: the last custodian by the recorded events. */
+  custodian: string;
+  holder: OrgSummary | null;
+  /** Set while a shipment of the batch is on its way to this organisation. */
+  inTransitTo: OrgSummary | null;
+  /** How much of the batch was made (its registered quantity). */
+  quantity: { value: number; unit: string } | null;
+}
+
+export interface Lineage {
+  root: string;
+  direction: "up" | "down";
+  batches: LineageBatch[];
+  edges: [string, string][];
+  truncated: boolean;
 }
 
 export class Queries {
@@ -124,6 +161,24 @@ export class Queries {
             blockTime: anchor.blockTime,
           }
         : null,
+      declaredInError: await this.declaration(record.eventId),
+      declares: (record.body as TraceEvent).errorDeclaration ? originalEventId(record.body as TraceEvent) : null,
+    };
+  }
+
+  /** The declaration that `eventId` was in error, if there is one. */
+  async declaration(eventId: string): Promise<EventView["declaredInError"]> {
+    const by = (await this.store.events.get(keys.declaration(eventId))) as string | undefined;
+    if (!by) return null;
+    const record = (await this.store.events.get(keys.event(by))) as EventRecord | undefined;
+    const declaration = (record?.body as TraceEvent | undefined)?.errorDeclaration;
+    if (!declaration) return null;
+    return {
+      by,
+      reason: declaration.reason,
+      declarationTime: declaration.declarationTime,
+      correctiveEventIDs: declaration.correctiveEventIDs ?? [],
+      explanation: declaration.explanation ?? null,
     };
   }
 
@@ -159,19 +214,10 @@ export class Queries {
    * The batches this one was made from (`up`) or that were made from it (`down`), transitively,
    * breadth-first, each with its depth; at most MAX_LINEAGE batches.
    */
-  async lineage(
-    batchId: string,
-    direction: "up" | "down",
-  ): Promise<{
-    root: string;
-    direction: "up" | "down";
-    batches: (BatchRecord & { depth: number; custodian: string | null })[];
-    edges: [string, string][];
-    truncated: boolean;
-  }> {
+  async lineage(batchId: string, direction: "up" | "down"): Promise<Lineage> {
     await this.batch(batchId);
     const seen = new Set<string>([batchId]);
-    const batches: (BatchRecord & { depth: number; custodian: string | null })[] = [];
+    const batches: LineageBatch[] = [];
     const edges: [string, string][] = [];
     let frontier = [batchId];
     let truncated = false;
@@ -189,14 +235,30 @@ export class Queries {
           seen.add(other);
           const record = ((await this.store.batches.get(keys.batch(other))) as BatchRecord | undefined) ?? null;
           if (!record) continue;
-          const state = await this.custody(other);
-          batches.push({ ...record, depth, custodian: state?.custodian ?? record.producer });
+          batches.push({ ...record, depth, ...(await this.holding(record)) });
           next.push(other);
         }
       }
       frontier = next;
     }
     return { root: batchId, direction, batches, edges, truncated };
+  }
+
+  /** Who holds `batch` now (its last custodian, by the recorded events) and how much was made. */
+  async holding(batch: BatchRecord): Promise<Pick<LineageBatch, "custodian" | "holder" | "inTransitTo" | "quantity">> {
+    const state = await this.custody(batch.batchId);
+    const custodian = state?.custodian || batch.producer;
+    return {
+      custodian,
+      holder: await this.orgSummary(custodian),
+      inTransitTo: state?.inTransitTo ? await this.orgSummary(state.inTransitTo) : null,
+      quantity: batch.metadata?.quantity ?? null,
+    };
+  }
+
+  private async orgSummary(orgId: string): Promise<OrgSummary | null> {
+    const org = (await this.store.orgs.get(keys.org(orgId))) as OrgRecord | undefined;
+    return org ? { orgId, name: org.name, district: org.district } : null;
   }
 
   private async children(batchId: string): Promise<string[]> {

@@ -122,17 +122,26 @@ export class Registry {
     return this.org(orgId);
   }
 
-  async suspend(orgId: string, reason: string): Promise<OrgRecord> {
+  /**
+   * Suspends `orgId` on-chain: as the platform admin, or, with `actor`, as that regulator
+   * organisation (its custodial key signs `suspendOrganisationBySig`; the relayer sends it).
+   */
+  async suspend(orgId: string, reason: string, actor?: OrgRecord): Promise<OrgRecord> {
     await this.org(orgId);
     await this.deps.store.write([Store.put(this.deps.store.orgs, keys.reason(id(reason)), reason)], { sync: true });
-    const sent = await this.deps.ledger.suspendOrganisation(orgId, id(reason));
+    const sent = actor
+      ? await this.deps.ledger.suspendOrganisationAs(await this.signer(actor), orgId, id(reason))
+      : await this.deps.ledger.suspendOrganisation(orgId, id(reason));
     await this.deps.indexed(sent.blockNumber);
     return this.org(orgId);
   }
 
-  async reinstate(orgId: string): Promise<OrgRecord> {
+  /** Lifts a suspension: as the platform admin, or, with `actor`, as that regulator organisation. */
+  async reinstate(orgId: string, actor?: OrgRecord): Promise<OrgRecord> {
     await this.org(orgId);
-    const sent = await this.deps.ledger.reinstateOrganisation(orgId);
+    const sent = actor
+      ? await this.deps.ledger.reinstateOrganisationAs(await this.signer(actor), orgId)
+      : await this.deps.ledger.reinstateOrganisation(orgId);
     await this.deps.indexed(sent.blockNumber);
     return this.org(orgId);
   }
@@ -178,6 +187,15 @@ export class Registry {
     // The chain holds the reason's hash; its text is kept here for the consumer page.
     await store.write([Store.put(store.batches, keys.reason(id(reason)), reason)], { sync: true });
     const sent = await this.deps.ledger.recall(await this.signer(org), batchId, id(reason));
+    await this.deps.indexed(sent.blockNumber);
+    return (await this.deps.store.batches.get(keys.batch(batchId))) as BatchRecord;
+  }
+
+  /** A regulator releases a held batch (Held → Active on-chain); the reason text is kept like a recall's. */
+  async release(org: OrgRecord, batchId: string, reason: string): Promise<BatchRecord> {
+    const { store } = this.deps;
+    await store.write([Store.put(store.batches, keys.reason(id(reason)), reason)], { sync: true });
+    const sent = await this.deps.ledger.releaseBatch(await this.signer(org), batchId, id(reason));
     await this.deps.indexed(sent.blockNumber);
     return (await this.deps.store.batches.get(keys.batch(batchId))) as BatchRecord;
   }

@@ -3,6 +3,7 @@
  * events in order, the batches it was made from, inspection results, recall status (its own or an
  * ancestor's) and what was verified. Built from the store only, so a scan never waits on the chain.
  */
+import { certificateUrl } from "./certificates";
 import { findRecalledAncestor } from "./ingest";
 import { batchUri } from "../domain/digital-link";
 import type { TraceEvent } from "../domain/events";
@@ -12,6 +13,7 @@ import type {
   BatchRecord,
   EventRecord,
   OrgRecord,
+  PendingHold,
   ProductMetadata,
   ProductRecord,
   StatusChange,
@@ -39,7 +41,16 @@ export interface TimelineEntry {
   /** Where the batch went, for shipments. */
   destination: TraceOrganisation | null;
   sensorReports: { type: string; value: number; uom: string }[];
-  certificate: NonNullable<TraceEvent["certificationInfo"]> | null;
+  /** With `url`, where the certificate document is served, when it is on file. */
+  certificate: (NonNullable<TraceEvent["certificationInfo"]> & { url: string | null }) | null;
+  /** Set when the recorder later declared this event in error (EPCIS errorDeclaration). */
+  correction: {
+    reason: string;
+    explanation: string | null;
+    declarationTime: string;
+    declaredBy: string;
+    correctiveEventIds: string[];
+  } | null;
   status: "pending" | "anchored";
   anchor: { block: number; blockTime: string; txHash: string } | null;
 }
@@ -76,6 +87,8 @@ export interface TraceView {
   producer: TraceOrganisation | null;
   recall: RecallNotice | null;
   held: boolean;
+  /** Why the batch is held (a non-conformant inspection, usually), when it is. */
+  holdReason: string | null;
   inputs: {
     batchId: string;
     gtin: string;
@@ -134,6 +147,8 @@ export class TraceService {
     const timeline: TimelineEntry[] = [];
     for (const record of records) {
       const event = record.body as TraceEvent;
+      // A declaration repeats the event it corrects: it shows as the mark on that event, not twice.
+      if (event.errorDeclaration) continue;
       const anchor = anchorOf.get(record.submissionSeq) ?? null;
       const where = event.bizLocation ?? event.readPoint;
       const to = event.destinationList?.find((d) => d.type === "possessing_party") ?? event.destinationList?.[0];
@@ -149,9 +164,12 @@ export class TraceService {
         sensorReports: (event.sensorElementList ?? []).flatMap((s) =>
           s.sensorReport.map((r) => ({ type: r.type, value: r.value, uom: r.uom })),
         ),
-        certificate: event.certificationInfo ?? null,
+        certificate: event.certificationInfo
+          ? { ...event.certificationInfo, url: await this.certificateLink(event.certificationInfo.documentHash) }
+          : null,
         status: anchor ? "anchored" : "pending",
         anchor: anchor ? { block: anchor.block, blockTime: anchor.blockTime, txHash: anchor.txHash } : null,
+        correction: await this.correction(record.eventId),
       });
     }
     timeline.sort((a, b) => Date.parse(a.eventTime) - Date.parse(b.eventTime));
@@ -177,6 +195,7 @@ export class TraceService {
       null,
     );
     const metadata = batch.metadata;
+    const hold = await this.holdNotice(batch);
     return {
       batch: {
         batchId: batch.batchId,
@@ -196,7 +215,8 @@ export class TraceService {
       product,
       producer: await org(batch.producer),
       recall: await this.recallNotice(batch),
-      held: batch.status === "held",
+      held: hold !== null,
+      holdReason: hold?.reason ?? null,
       inputs,
       timeline,
       moreEvents: eventIds.length - shown.length,
@@ -233,6 +253,47 @@ export class TraceService {
       reason: reason ?? null,
       recalledAt: change?.at ?? null,
       block: change?.block ?? null,
+    };
+  }
+
+  /** Where the certificate with SHA-256 `hash` is served, if it was uploaded. */
+  private async certificateLink(hash: string): Promise<string | null> {
+    const info = await this.store.certificates.get(keys.certificateInfo(hash), { valueEncoding: "json" });
+    return info === undefined ? null : certificateUrl(this.publicUrl, hash);
+  }
+
+  /**
+   * Whether `batch` is held, and why: on-chain, or with a non-conformant inspection's hold still on
+   * its way on-chain (it reads as held already, as it does for shipping).
+   */
+  private async holdNotice(batch: BatchRecord): Promise<{ reason: string | null } | null> {
+    if (batch.status === "held") {
+      const change = [...batch.statusHistory].reverse().find((c: StatusChange) => c.status === "held");
+      const reason = change
+        ? ((await this.store.batches.get(keys.reason(change.reasonHash))) as string | undefined)
+        : undefined;
+      return { reason: reason ?? null };
+    }
+    if (batch.status !== "active") return null;
+    const [pending] = (await this.store.journal
+      .values({ ...keys.pendingHoldsOf(batch.batchId), limit: 1 })
+      .all()) as PendingHold[];
+    return pending ? { reason: pending.reason } : null;
+  }
+
+  private async correction(eventId: string): Promise<TimelineEntry["correction"]> {
+    const by = (await this.store.events.get(keys.declaration(eventId))) as string | undefined;
+    if (!by) return null;
+    const declaration = ((await this.store.events.get(keys.event(by))) as EventRecord | undefined)?.body as
+      TraceEvent | undefined;
+    const error = declaration?.errorDeclaration;
+    if (!error) return null;
+    return {
+      reason: error.reason,
+      explanation: error.explanation ?? null,
+      declarationTime: error.declarationTime,
+      declaredBy: by,
+      correctiveEventIds: error.correctiveEventIDs ?? [],
     };
   }
 

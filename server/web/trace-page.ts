@@ -17,7 +17,7 @@ ol{list-style:none;padding:0;margin:0}li{padding:.6rem 0;border-bottom:1px solid
 .when{color:var(--muted);font-size:.9rem}.step{font-weight:600}.banner{padding:1rem;border-radius:.5rem;margin:1rem 0}
 .recall{background:var(--bad);color:#fff}.recall a{color:#fff}.hold{background:#fff3cd;border:1px solid #8a6d00}
 .badge{background:#e8f5ec;border:1px solid var(--ok);color:var(--ok);padding:.8rem;border-radius:.5rem}
-.pending{color:#8a6d00}a{color:#0b4f9c}small{color:var(--muted)}code{font-size:.8rem;word-break:break-all}`;
+.pending{color:#8a6d00}.corrected{color:var(--muted)}.fix{color:#8a6d00}a{color:#0b4f9c}small{color:var(--muted)}code{font-size:.8rem;word-break:break-all}`;
 
 export function layout(lang: Lang, title: string, body: string, switchHref: string): string {
   return `<!doctype html><html lang="${lang === "zh" ? "zh-CN" : "en"}"><head><meta charset="utf-8">
@@ -49,9 +49,16 @@ function timelineItem(entry: TimelineEntry, lang: Lang): string {
   const proof = entry.anchor
     ? `<small>⛓ #${entry.anchor.block}</small>`
     : `<small class="pending">${label("pending", lang)}</small>`;
-  return `<li><div class="when"><time datetime="${escape(entry.eventTime)}">${escape(time(entry.eventTime, lang))}</time> ${proof}</div>
-<div><span class="step">${escape(stepWords(entry.bizStep, entry.disposition, lang))}</span>${to}</div>
-<div><small>${escape(who)}${where ? ` · ${escape(where)}` : ""}</small></div>${sensors ? `<div><small>${escape(sensors)}</small></div>` : ""}</li>`;
+  const step = `<span class="step">${escape(stepWords(entry.bizStep, entry.disposition, lang))}</span>${to}`;
+  const fix = entry.correction;
+  const correction = fix
+    ? `<div class="fix"><small>✎ ${label("corrected", lang)}: ${label(fix.reason as "incorrect_data", lang)}${
+        fix.explanation ? ` — ${escape(fix.explanation)}` : ""
+      } (<time datetime="${escape(fix.declarationTime)}">${escape(time(fix.declarationTime, lang))}</time>)</small></div>`
+    : "";
+  return `<li${fix ? ' class="corrected"' : ""}><div class="when"><time datetime="${escape(entry.eventTime)}">${escape(time(entry.eventTime, lang))}</time> ${proof}</div>
+<div>${fix ? `<del>${step}</del>` : step}</div>
+<div><small>${escape(who)}${where ? ` · ${escape(where)}` : ""}</small></div>${sensors ? `<div><small>${escape(sensors)}</small></div>` : ""}${correction}</li>`;
 }
 
 /** What the item page adds above the batch's trace: whether the code is genuine, and its scans. */
@@ -89,7 +96,8 @@ ${own ? "" : `<p>${escape(view.recall.productName ?? "")} ${label("lot", lang)} 
 ${view.recall.reason ? `<p>${label("reason", lang)}: ${escape(view.recall.reason)}</p>` : ""}
 <p>${label("recallAdvice", lang)}</p></section>`);
   } else if (view.held) {
-    parts.push(`<section class="banner hold" role="status"><p>${label("held", lang)}</p></section>`);
+    parts.push(`<section class="banner hold" role="alert"><h2>⚠ ${lang === "zh" ? "暂停销售" : "On hold"}</h2>
+<p>${label("held", lang)}</p>${view.holdReason ? `<p>${label("reason", lang)}: ${escape(view.holdReason)}</p>` : ""}</section>`);
   }
 
   const facts: [string, string | null][] = [
@@ -132,7 +140,11 @@ ${view.recall.reason ? `<p>${label("reason", lang)}: ${escape(view.recall.reason
           const result = c.result ? label(c.result, lang) : stepWords(e.bizStep, e.disposition, lang);
           return `<li><div class="step">${escape(result)} · ${escape(c.standard)}</div><div><small>${label("issuer", lang)}: ${escape(c.issuer)}${
             c.certificateNumber ? ` · ${label("certificate", lang)} ${escape(c.certificateNumber)}` : ""
-          }</small></div><div><small>SHA-256 <code>${escape(c.documentHash)}</code></small></div></li>`;
+          }</small></div><div><small>SHA-256 <code>${escape(c.documentHash)}</code>${
+            c.url
+              ? ` · <a href="${escape(new URL(c.url).pathname)}">${lang === "zh" ? "查看证书" : "View certificate"}</a>`
+              : ""
+          }</small></div></li>`;
         })
         .join("")}</ol>`,
     );

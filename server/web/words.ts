@@ -83,6 +83,9 @@ const LABELS = {
     "Do not buy or use it; report it to the market regulator (12315).",
   ],
   serial: ["商品码", "Item code"],
+  corrected: ["此记录已由记录企业更正", "Corrected by the company that recorded it"],
+  incorrect_data: ["记录内容有误", "the record was wrong"],
+  did_not_occur: ["该事件未发生", "this did not happen"],
   firstScan: ["首次扫码时间", "First scanned"],
   scanCount: ["累计扫码次数", "Times scanned"],
   copyWarning: [

@@ -98,9 +98,12 @@ const LOTS: Record<LotKey, { gtin: string; lot: string }> = {
 };
 const batchId = (key: LotKey) => batchIdOf(LOTS[key].gtin, LOTS[key].lot);
 
-const REPORT =
-  "重庆两江食品安全检测有限公司 检验报告 LJ-E2E-0001: 山城牛油火锅底料, 酸价、过氧化值、铅、苯并[a]芘 均符合 GB 2716-2018、GB 2762-2022";
-const REPORT_SHA256 = createHash("sha256").update(REPORT, "utf8").digest("hex");
+/** The lab's report, uploaded as its certificate document before the inspection names it. */
+const REPORT = Buffer.from(
+  "%PDF-1.7\n% 重庆两江食品安全检测有限公司 检验报告 LJ-E2E-0001: 山城牛油火锅底料, 酸价、过氧化值、铅、苯并[a]芘 均符合 GB 2716-2018、GB 2762-2022\n%%EOF\n",
+  "utf8",
+);
+const REPORT_SHA256 = createHash("sha256").update(REPORT).digest("hex");
 
 describe("a new hotpot-base supply chain, end to end through `npm start` and the chain", function () {
   this.timeout(300_000);
@@ -396,6 +399,13 @@ describe("a new hotpot-base supply chain, end to end through `npm start` and the
   });
 
   it("records the lab's conformant inspection with the SHA-256 of its report", async function () {
+    const upload = await fetch(`${yt!.url}/api/v1/certificates`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKeys.lab}`, "content-type": "application/pdf" },
+      body: REPORT,
+    });
+    expect(upload.status).to.equal(201);
+    expect(((await upload.json()) as { certificate: { sha256: string } }).certificate.sha256).to.equal(REPORT_SHA256);
     const inspection = objectEvent("inspecting", at(-5, 11), [epc("hotpot", 12, "XBX")], {
       disposition: "conformant",
       bizLocation: { district: "渝北区" },

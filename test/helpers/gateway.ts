@@ -222,6 +222,27 @@ export async function registerBatch(t: TestGateway, org: TestOrg, batch: BatchIn
   return res.body.batch.batchId as string;
 }
 
+// ---------------------------------------------------------------- certificates
+
+/** Bytes that pass as a PDF document (they start with %PDF-), carrying `text`. */
+export const pdfBytes = (text: string): Buffer => Buffer.from(`%PDF-1.7\n% ${text}\n%%EOF\n`, "utf8");
+
+/** `POST /api/v1/certificates` as `org`; expects 201 or 200 and returns the certificate (its `sha256`). */
+export async function uploadCertificate(
+  t: TestGateway,
+  org: TestOrg,
+  bytes: Buffer,
+  contentType = "application/pdf",
+): Promise<{ sha256: string; contentType: string; size: number; url: string }> {
+  const res = await request(t.url)
+    .post("/api/v1/certificates")
+    .set(bearer(org.apiKey))
+    .set("Content-Type", contentType)
+    .send(bytes);
+  expect(res.status, JSON.stringify(res.body)).to.be.oneOf([200, 201]);
+  return res.body.certificate;
+}
+
 // ---------------------------------------------------------------- dates and events
 
 const DAY_MS = 86_400_000;

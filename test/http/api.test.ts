@@ -26,11 +26,13 @@ import {
   destination,
   expectError,
   objectEvent,
+  pdfBytes,
   quantity,
   registerBatch,
   registerProduct,
   startTestGateway,
   transformationEvent,
+  uploadCertificate,
   waitFor,
   type BatchInput,
   type OrgKey,
@@ -418,11 +420,12 @@ describe("HTTP API: the supply chain of a Chongqing hotpot base, end to end", fu
     it("shows an event as pending, then anchored with proofs that verify off-chain and on-chain", async function () {
       const { inspector } = orgs;
       const report = "重庆市食品质量检验检测中心 检验报告 YW-2026-0815: 重庆老火锅底料 符合 GB 2762";
+      const certificate = await uploadCertificate(t, inspector, pdfBytes(report));
       const event = objectEvent("inspecting", at(-14, 11), [q("hotpot", 12, "XBX")], {
         disposition: "conformant",
         bizLocation: { district: "渝北区" },
         certificationInfo: {
-          documentHash: canonicalHash(report).slice(2),
+          documentHash: certificate.sha256,
           issuer: inspector.name,
           standard: "GB 2762-2022",
           result: "conformant",

@@ -1,11 +1,15 @@
-/** Organisations: onboarding, key rotation and suspension (platform admin); profiles (any caller). */
-import { Router } from "express";
+/**
+ * Organisations: onboarding and key rotation (platform admin); suspension and the list (platform
+ * admin or a regulator); profiles (any caller).
+ */
+import { Router, type Response } from "express";
 
+import type { Dashboard } from "../../services/dashboard";
 import type { Registry } from "../../services/registry";
 import type { Queries } from "../../services/queries";
-import { caller, requireAdmin } from "../auth";
+import { caller, requireAdmin, requireOrg } from "../auth";
 import { HttpError } from "../errors";
-import { hex32, newOrganisationSchema, parse, reasonSchema } from "../schemas";
+import { hex32, newOrganisationSchema, pageQuerySchema, parse, reasonSchema } from "../schemas";
 import type { OrgRecord } from "../../store/records";
 
 /** What anyone may see of an organisation (no keys, nothing private). */
@@ -22,9 +26,24 @@ export function publicOrganisation(org: OrgRecord) {
   };
 }
 
-export function organisationRoutes(registry: Registry, queries: Queries): Router {
+/** The regulator organisation acting, or null for the platform admin; 403 for anyone else. */
+function regulatorOrAdmin(res: Response): OrgRecord | null {
+  return caller(res).kind === "admin" ? null : requireOrg(res, ["regulator"]);
+}
+
+/** `dashboard` lists organisations (GET /organisations); without it that route answers 404. */
+export function organisationRoutes(registry: Registry, queries: Queries, dashboard?: Dashboard): Router {
   const router = Router();
   const orgIdParam = (value: string) => parse(hex32, value, "organisation id");
+
+  /** A page of organisations' public profiles, for the regulator dashboard. */
+  router.get("/organisations", async (req, res) => {
+    regulatorOrAdmin(res);
+    if (!dashboard) throw new HttpError(404, "not_found", "listing organisations is not available here");
+    const page = await dashboard.organisations(parse(pageQuerySchema, req.query, "the query"));
+    res.setHeader("Cache-Control", "no-store");
+    res.json({ organisations: page.organisations.map(publicOrganisation), nextCursor: page.nextCursor });
+  });
 
   router.post("/organisations", async (req, res) => {
     requireAdmin(res);
@@ -52,17 +71,17 @@ export function organisationRoutes(registry: Registry, queries: Queries): Router
     res.status(201).json({ organisation: publicOrganisation(org) });
   });
 
+  // The admin suspends directly; a regulator signs suspendOrganisationBySig with its own key.
   router.post("/organisations/:orgId/suspension", async (req, res) => {
-    const who = caller(res);
-    if (who.kind !== "admin")
-      throw new HttpError(403, "admin_required", "suspension through the API needs the admin key");
+    const actor = regulatorOrAdmin(res) ?? undefined;
+    const orgId = orgIdParam(req.params.orgId);
     const { reason } = parse(reasonSchema, req.body, "the suspension");
-    res.json({ organisation: publicOrganisation(await registry.suspend(orgIdParam(req.params.orgId), reason)) });
+    res.json({ organisation: publicOrganisation(await registry.suspend(orgId, reason, actor)) });
   });
 
   router.delete("/organisations/:orgId/suspension", async (req, res) => {
-    requireAdmin(res);
-    res.json({ organisation: publicOrganisation(await registry.reinstate(orgIdParam(req.params.orgId))) });
+    const actor = regulatorOrAdmin(res) ?? undefined;
+    res.json({ organisation: publicOrganisation(await registry.reinstate(orgIdParam(req.params.orgId), actor)) });
   });
 
   return router;

@@ -1,0 +1,124 @@
+/**
+ * Builds a batch's evidence bundle from the store (server/verify/bundle.ts), and the gateway's own
+ * verification report: the bundle checked against the chain by the same code the independent
+ * verifier runs. What the store holds is evidence to check, never the answer: a tampered event,
+ * proof or signature in the store fails its checks.
+ */
+import type { Provider } from "ethers";
+
+import { batchUri } from "../domain/digital-link";
+import { keys } from "../store/keys";
+import type { BatchRecord, EventRecord, OrgRecord, SubmissionAnchor, SubmissionRecord } from "../store/records";
+import type { Store } from "../store/store";
+import { EVIDENCE_FORMAT, type BatchEvidence, type EvidenceBundle, type SubmissionEvidence } from "../verify/bundle";
+import { ChainView } from "../verify/chain-view";
+import { verifyBundle, type VerificationReport } from "../verify/verify-bundle";
+import type { Queries } from "./queries";
+
+/** Most events one bundle carries (the batch's first ones, then its ancestors'). */
+export const MAX_EVIDENCE_EVENTS = 10_000;
+
+export interface EvidenceDeps {
+  store: Store;
+  queries: Queries;
+  publicUrl: string;
+  ledger: { chainId: string; address: string; deployBlock: number };
+  provider: Provider;
+}
+
+export class EvidenceService {
+  constructor(private readonly deps: EvidenceDeps) {}
+
+  async bundle(batchId: string, options: { ancestors?: boolean } = {}): Promise<EvidenceBundle> {
+    const { store, queries, publicUrl } = this.deps;
+    const batch = await queries.batch(batchId);
+    const ancestors = options.ancestors ? ((await queries.lineage(batchId, "up")).batches as BatchRecord[]) : [];
+    const submissions: Record<string, SubmissionEvidence> = {};
+    const submissionBySeq = new Map<number, string>();
+    const events: EvidenceBundle["events"] = [];
+    let truncated = false;
+    for (const each of [batch, ...ancestors]) {
+      const ids = (await store.events.values(keys.batchEventRange(each.batchId)).all()) as string[];
+      const room = MAX_EVIDENCE_EVENTS - events.length;
+      if (ids.length > room) truncated = true;
+      const records = (await store.events.getMany(ids.slice(0, Math.max(room, 0)).map((id) => keys.event(id)))) as (
+        EventRecord | undefined
+      )[];
+      for (const record of records) {
+        if (!record) continue;
+        let digest = submissionBySeq.get(record.submissionSeq);
+        if (digest === undefined) {
+          const evidence = await this.submission(record.submissionSeq);
+          digest = evidence.id;
+          submissions[digest] = evidence;
+          submissionBySeq.set(record.submissionSeq, digest);
+        }
+        events.push({
+          eventId: record.eventId,
+          batchId: each.batchId,
+          body: record.body,
+          recordTime: record.recordTime,
+          submission: digest,
+          proof: record.proof,
+        });
+      }
+    }
+    const evidenceOf = (record: BatchRecord): BatchEvidence => ({
+      batchId: record.batchId,
+      gtin: record.gtin,
+      lot: record.lot,
+      digitalLink: batchUri(publicUrl, record),
+      producer: record.producer,
+      metadata: record.metadata,
+      parents: record.parents,
+      registered: { block: record.block, txHash: record.txHash },
+    });
+    return {
+      format: EVIDENCE_FORMAT,
+      generatedAt: new Date().toISOString(),
+      gateway: publicUrl,
+      ledger: this.deps.ledger,
+      batch: evidenceOf(batch),
+      ancestors: ancestors.map(evidenceOf),
+      submissions,
+      events,
+      truncated,
+    };
+  }
+
+  /** The batch's evidence checked against the gateway's chain. */
+  async verify(batchId: string, options: { ancestors?: boolean } = {}): Promise<VerificationReport> {
+    const started = performance.now();
+    const bundle = await this.bundle(batchId, options);
+    const report = await verifyBundle(bundle, new ChainView(this.deps.provider, this.deps.ledger.address));
+    return { ...report, tookMs: Math.round(performance.now() - started) };
+  }
+
+  private async submission(seq: number): Promise<SubmissionEvidence> {
+    const { store } = this.deps;
+    const record = (await store.journal.get(keys.submission(seq))) as SubmissionRecord | undefined;
+    if (!record) throw new Error(`the journal has no submission ${seq}, which an indexed event names`);
+    const org = (await store.orgs.get(keys.org(record.orgId))) as OrgRecord | undefined;
+    const anchor = (await store.anchors.get(keys.submissionAnchor(seq))) as SubmissionAnchor | undefined;
+    return {
+      id: record.digest,
+      organisation: { orgId: record.orgId, uscc: org?.uscc ?? "", name: org?.name ?? "" },
+      account: record.account,
+      root: record.root,
+      count: record.count,
+      nonce: record.nonce,
+      signature: record.signature,
+      acceptedAt: record.acceptedAt,
+      anchor: anchor
+        ? {
+            root: anchor.root,
+            proof: anchor.proof,
+            seq: anchor.anchorSeq,
+            block: anchor.block,
+            txHash: anchor.txHash,
+            blockTime: anchor.blockTime,
+          }
+        : null,
+    };
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * What the verifier reads from the ledger, through any JSON-RPC endpoint: a handful of view
+ * functions declared here by hand, so the verifier needs neither the gateway nor this project's
+ * build. Reads are cached for one verification (the chain below a block does not change).
+ */
+import { Contract, id, type Provider } from "ethers";
+
+import type { RoleName } from "../store/records";
+
+const LEDGER_VIEWS = [
+  "function getBatch(bytes32 batchId) view returns (tuple(bytes32 producer, bytes32 metadataHash, uint64 gtin, uint64 registeredAt, uint8 status, bytes32[] parents))",
+  "function getAnchor(bytes32 root) view returns (tuple(uint64 seq, uint64 blockNumber, uint64 blockTime, uint32 leafCount, uint32 eventCount))",
+  "function organisationOf(address account) view returns (bytes32)",
+  "function hasActiveRole(bytes32 role, address account) view returns (bool)",
+  "function hashSubmission(address org, bytes32 root, uint32 count, uint256 nonce) view returns (bytes32)",
+  "error TraceLedgerUnknownBatch(bytes32 batchId)",
+  "error TraceLedgerUnknownAnchor(bytes32 root)",
+] as const;
+
+const STATUS = [null, "active", "held", "recalled"] as const;
+export type ChainBatchStatus = "active" | "held" | "recalled";
+
+export interface ChainBatch {
+  producer: string;
+  metadataHash: string;
+  status: ChainBatchStatus;
+  parents: string[];
+}
+
+export interface ChainAnchor {
+  seq: number;
+  block: number;
+  blockTime: string;
+}
+
+export class ChainView {
+  private readonly ledger: Contract;
+  private readonly cache = new Map<string, Promise<unknown>>();
+
+  constructor(
+    readonly provider: Provider,
+    readonly address: string,
+  ) {
+    this.ledger = new Contract(address, LEDGER_VIEWS, provider);
+  }
+
+  async chainId(): Promise<bigint> {
+    return this.cached("chainId", async () => (await this.provider.getNetwork()).chainId);
+  }
+
+  async headBlock(): Promise<number> {
+    return this.cached("head", () => this.provider.getBlockNumber());
+  }
+
+  /** Whether the address holds contract code that answers like a TraceLedger. */
+  async isLedger(): Promise<boolean> {
+    return this.cached("isLedger", async () => {
+      if ((await this.provider.getCode(this.address)) === "0x") return false;
+      try {
+        await this.ledger.getFunction("hashSubmission").staticCall(this.address, `0x${"0".repeat(64)}`, 1, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  /** The batch as the chain has it, or null if it was never registered. */
+  batch(batchId: string): Promise<ChainBatch | null> {
+    return this.cached(`batch:${batchId}`, async () => {
+      const raw = await this.unknownAsNull("TraceLedgerUnknownBatch", () =>
+        this.ledger.getFunction("getBatch")(batchId),
+      );
+      if (!raw) return null;
+      return {
+        producer: raw.producer as string,
+        metadataHash: raw.metadataHash as string,
+        status: STATUS[Number(raw.status)] ?? "active",
+        parents: [...(raw.parents as string[])],
+      };
+    });
+  }
+
+  anchor(root: string): Promise<ChainAnchor | null> {
+    return this.cached(`anchor:${root}`, async () => {
+      const raw = await this.unknownAsNull("TraceLedgerUnknownAnchor", () =>
+        this.ledger.getFunction("getAnchor")(root),
+      );
+      if (!raw) return null;
+      return {
+        seq: Number(raw.seq),
+        block: Number(raw.blockNumber),
+        blockTime: new Date(Number(raw.blockTime) * 1000).toISOString(),
+      };
+    });
+  }
+
+  /** The organisation `account` signed for at `block`. */
+  organisationOf(account: string, block: number): Promise<string> {
+    return this.cached(`org:${account}:${block}`, () =>
+      this.ledger.getFunction("organisationOf")(account, { blockTag: block }),
+    );
+  }
+
+  /** Whether `account` held `role` at `block` (and its organisation was not suspended then). */
+  hasRole(role: RoleName, account: string, block: number): Promise<boolean> {
+    const roleId = id(`${role.toUpperCase()}_ROLE`);
+    return this.cached(`role:${role}:${account}:${block}`, () =>
+      this.ledger.getFunction("hasActiveRole")(roleId, account, { blockTag: block }),
+    );
+  }
+
+  /**
+   * The recalled batches among `batchId`'s ancestors, breadth-first over the chain's parent lists
+   * (at most `limit` ancestors looked at, as the contract's own `recalledAncestor` bounds it).
+   */
+  async recalledAncestors(batchId: string, limit = 256): Promise<{ ids: string[]; truncated: boolean }> {
+    const seen = new Set<string>([batchId]);
+    const queue = [...((await this.batch(batchId))?.parents ?? [])];
+    const ids: string[] = [];
+    let visited = 0;
+    while (queue.length > 0) {
+      if (visited >= limit) return { ids, truncated: true };
+      const next = queue.shift()!;
+      if (seen.has(next)) continue;
+      seen.add(next);
+      visited++;
+      const batch = await this.batch(next);
+      if (!batch) continue;
+      if (batch.status === "recalled") ids.push(next);
+      queue.push(...batch.parents);
+    }
+    return { ids, truncated: false };
+  }
+
+  private cached<T>(key: string, read: () => Promise<T>): Promise<T> {
+    let value = this.cache.get(key) as Promise<T> | undefined;
+    if (!value) {
+      value = read();
+      this.cache.set(key, value);
+      // A failed read (the node hiccuped) is not remembered.
+      value.catch(() => this.cache.delete(key));
+    }
+    return value;
+  }
+
+  private async unknownAsNull<T>(errorName: string, call: () => Promise<T>): Promise<T | null> {
+    try {
+      return await call();
+    } catch (error) {
+      const data = (error as { data?: string }).data;
+      const parsed = typeof data === "string" ? safeParseError(this.ledger, data) : null;
+      if (parsed === errorName) return null;
+      throw error;
+    }
+  }
+}
+
+function safeParseError(ledger: Contract, data: string): string | null {
+  try {
+    return ledger.interface.parseError(data)?.name ?? null;
+  } catch {
+    return null;
+  }
+}
