@@ -193,6 +193,7 @@ export class Anchorer {
       txHash: onChain.txHash,
       block: onChain.blockNumber,
       blockTime: onChain.blockTime,
+      anchoredAt: new Date().toISOString(),
     };
     ops.push(Store.put(store.journal, keys.anchorPlan(plan.root), anchored));
     ops.push(Store.del(store.journal, keys.anchorInFlight()));

@@ -328,7 +328,7 @@ export class Dashboard {
   }
 
   /**
-   * The last LAG_ANCHORS anchors on-chain, oldest first, each with its lag: its block time minus
+   * The last LAG_ANCHORS anchors on-chain, oldest first, each with its lag: when it was confirmed minus
    * the acceptance time of the earliest submission it covers (sequence numbers follow acceptance,
    * so that is the submission with the smallest one). Anchors this gateway did not plan are left out.
    */
@@ -352,8 +352,9 @@ export class Dashboard {
         blockTime: onChain.blockTime,
         submissions: plan.submissionSeqs.length,
         events: onChain.eventCount,
-        // Block times are whole seconds: an anchor in the same second as its submission reads as 0.
-        lagMs: Math.max(0, Date.parse(onChain.blockTime) - Date.parse(first.acceptedAt)),
+        // By the gateway's clock when it has it (block times are whole seconds and, on a local chain,
+        // run ahead of the wall clock); else by the block time.
+        lagMs: Math.max(0, Date.parse(plan.anchoredAt ?? onChain.blockTime) - Date.parse(first.acceptedAt)),
       });
     }
     return { anchors, total };

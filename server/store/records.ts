@@ -173,6 +173,11 @@ export interface AnchorRecord {
   block: number | null;
   blockTime: string | null;
   createdAt: string;
+  /**
+   * When the gateway saw the anchor confirmed, by its own clock. A local chain's block times run
+   * ahead of the wall clock when many blocks come within a second, so lags are measured with this.
+   */
+  anchoredAt?: string;
 }
 
 /** anchors: `proof:<submission seq>`: how a submission's digest reaches an anchored root. */
