@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
 
-  const demo = config.demo ? await loadDemoData(gateway) : null;
+  const demo = config.demoData ? await loadDemoData(gateway) : null;
   const line = (label: string, value: string) => console.log(`  ${label.padEnd(20)} ${value}`);
   console.log("\nYuTrace (渝溯) is running\n");
   line("gateway", gateway.url);

@@ -33,6 +33,7 @@ const schema = z.object({
   YUTRACE_ANCHOR_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(1000),
   YUTRACE_CONFIRMATIONS: z.coerce.number().int().min(0).max(100).default(0),
   YUTRACE_DEMO: bool.optional(),
+  YUTRACE_DEMO_DATA: bool.default("true"),
   YUTRACE_KEY_ENCRYPTION_KEY: z.string().optional(),
   YUTRACE_ADMIN_KEY: privateKey.optional(),
   YUTRACE_RELAYER_KEY: privateKey.optional(),
@@ -64,6 +65,8 @@ export interface Config {
   /** Blocks the indexer waits on top of a block before applying it. */
   confirmations: number;
   demo: boolean;
+  /** In demo mode, whether `npm start` loads the Chongqing demo dataset on first start. */
+  demoData: boolean;
   keyEncryptionKey: Buffer | null;
   adminKey: string | null;
   relayerKey: string | null;
@@ -123,6 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     anchorIntervalMs: v.YUTRACE_ANCHOR_INTERVAL_MS,
     confirmations: v.YUTRACE_CONFIRMATIONS,
     demo,
+    demoData: demo && v.YUTRACE_DEMO_DATA,
     keyEncryptionKey,
     adminKey: v.YUTRACE_ADMIN_KEY ?? null,
     relayerKey: v.YUTRACE_RELAYER_KEY ?? null,

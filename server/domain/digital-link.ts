@@ -29,8 +29,22 @@ export function itemUri(base: string, key: ItemKey): string {
   return `${batchUri(base, key)}/21/${encodeGs1Component(key.serial)}`;
 }
 
+const parsed = new Map<string, Readonly<BatchKey & { serial?: string }> | null>();
+const PARSED_MAX = 50_000;
+
 /** Parses a Digital Link URI (or a bare path) naming a batch or an item; null if it names neither. */
-export function parseDigitalLink(uri: string): (BatchKey & { serial?: string }) | null {
+export function parseDigitalLink(uri: string): Readonly<BatchKey & { serial?: string }> | null {
+  // Ingest reads the same few batch links thousands of times a second: remember recent answers.
+  let key = parsed.get(uri);
+  if (key === undefined) {
+    key = parseUncached(uri);
+    if (parsed.size >= PARSED_MAX) parsed.clear();
+    parsed.set(uri, key ? Object.freeze(key) : null);
+  }
+  return key;
+}
+
+function parseUncached(uri: string): (BatchKey & { serial?: string }) | null {
   // Read the path as written: URL parsers drop "." and ".." segments, which are valid lots.
   const raw = /^(?:[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*)?(\/[^?#]*)(?:[?#].*)?$/.exec(uri);
   if (!raw) return null;

@@ -1,10 +1,14 @@
 /**
  * Sorted-pair Merkle trees over bytes32 leaves, compatible with OpenZeppelin's `MerkleProof`
- * (and `SimpleMerkleTree` of @openzeppelin/merkle-tree), which the contract uses to check proofs.
- * Used twice: a submission's tree over its event hashes, and an anchor's tree over submission
- * digests.
+ * (and laid out exactly as `SimpleMerkleTree` of @openzeppelin/merkle-tree, so roots and proofs are
+ * the same), which the contract uses to check proofs. Used twice: a submission's tree over its
+ * event hashes, and an anchor's tree over submission digests.
+ *
+ * Built here rather than with SimpleMerkleTree because that class validates the whole tree on every
+ * `getProof`, which made the proofs of a 1,000-event submission quadratic (profiled: a third of
+ * ingest time). This builds the tree once, in O(n) hashes, and reads each proof in O(log n).
  */
-import { SimpleMerkleTree } from "@openzeppelin/merkle-tree";
+import { keccak_256 } from "@noble/hashes/sha3";
 
 export interface MerkleTree {
   root: string;
@@ -12,14 +16,60 @@ export interface MerkleTree {
   proof(index: number): string[];
 }
 
+const HEX32 = /^0x[0-9a-fA-F]{64}$/;
+
+function toBytes(hex: string): Uint8Array {
+  if (!HEX32.test(hex)) throw new TypeError(`a Merkle leaf must be 32 bytes of hex: ${hex}`);
+  return Buffer.from(hex.slice(2), "hex");
+}
+
+const toHex = (bytes: Uint8Array): string => `0x${Buffer.from(bytes).toString("hex")}`;
+
+/** keccak256 of the two nodes in ascending byte order: OpenZeppelin's `Hashes.commutativeKeccak256`. */
+function hashPair(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const pair = new Uint8Array(64);
+  const aFirst = Buffer.compare(a, b) <= 0;
+  pair.set(aFirst ? a : b, 0);
+  pair.set(aFirst ? b : a, 32);
+  return keccak_256(pair);
+}
+
 /** Builds the tree of `leaves` (0x-prefixed 32-byte hex). At least one leaf. */
 export function merkleTree(leaves: readonly string[]): MerkleTree {
   if (leaves.length === 0) throw new RangeError("a Merkle tree needs at least one leaf");
-  const tree = SimpleMerkleTree.of([...leaves], { sortLeaves: false });
-  return { root: tree.root, proof: (index) => tree.getProof(index) };
+  // OpenZeppelin's layout: a complete binary tree in an array, the leaves at its end in reverse
+  // order, inner node i the pair hash of nodes 2i+1 and 2i+2.
+  const tree = new Array<Uint8Array>(2 * leaves.length - 1);
+  leaves.forEach((leaf, i) => (tree[tree.length - 1 - i] = toBytes(leaf)));
+  for (let i = tree.length - 1 - leaves.length; i >= 0; i--) tree[i] = hashPair(tree[2 * i + 1]!, tree[2 * i + 2]!);
+  const hex = new Map<number, string>();
+  const hexAt = (i: number): string => {
+    let value = hex.get(i);
+    if (value === undefined) hex.set(i, (value = toHex(tree[i]!)));
+    return value;
+  };
+  return {
+    root: hexAt(0),
+    proof: (index) => {
+      if (!Number.isInteger(index) || index < 0 || index >= leaves.length) {
+        throw new RangeError(`no leaf ${index} in a tree of ${leaves.length}`);
+      }
+      const proof: string[] = [];
+      for (let i = tree.length - 1 - index; i > 0; i = Math.floor((i - 1) / 2)) {
+        proof.push(hexAt(i % 2 === 1 ? i + 1 : i - 1));
+      }
+      return proof;
+    },
+  };
 }
 
 /** Whether `proof` leads from `leaf` to `root`. */
 export function verifyMerkleProof(root: string, leaf: string, proof: readonly string[]): boolean {
-  return SimpleMerkleTree.verify(root, leaf, [...proof]);
+  try {
+    let node = toBytes(leaf);
+    for (const sibling of proof) node = hashPair(node, toBytes(sibling));
+    return toHex(node) === root.toLowerCase();
+  } catch {
+    return false;
+  }
 }

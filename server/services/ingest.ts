@@ -289,12 +289,25 @@ export class IngestService {
    */
   private lookups(overlay: Map<string, BatchState>, held: Set<string>): RuleLookups {
     const { store } = this.deps;
+    // Read once per submission: a submission of 500 readings usually names a few batches many times.
+    const records = new Map<string, Promise<BatchRecord | null>>();
+    const ancestors = new Map<string, Promise<string | null>>();
+    const stored = (batchId: string): Promise<BatchRecord | null> => {
+      let record = records.get(batchId);
+      if (!record) {
+        record = (async () => {
+          const found = ((await store.batches.get(keys.batch(batchId))) as BatchRecord | undefined) ?? null;
+          if (!found || found.status !== "active") return found;
+          const holds = await store.journal.keys({ ...keys.pendingHoldsOf(batchId), limit: 1 }).all();
+          return holds.length > 0 ? { ...found, status: "held" as const } : found;
+        })();
+        records.set(batchId, record);
+      }
+      return record;
+    };
     const batch = async (batchId: string): Promise<BatchRecord | null> => {
-      const record = ((await store.batches.get(keys.batch(batchId))) as BatchRecord | undefined) ?? null;
-      if (!record || record.status !== "active") return record;
-      const pending =
-        held.has(batchId) || (await store.journal.keys({ ...keys.pendingHoldsOf(batchId), limit: 1 }).all()).length > 0;
-      return pending ? { ...record, status: "held" } : record;
+      const record = await stored(batchId);
+      return record && held.has(batchId) && record.status === "active" ? { ...record, status: "held" } : record;
     };
     const event = async (eventId: string) => {
       const record = (await store.events.get(keys.event(eventId))) as EventRecord | undefined;
@@ -316,7 +329,11 @@ export class IngestService {
         const record = await batch(batchId);
         return { batchId, custodian: record?.producer ?? "", inTransitTo: null, lastEventTime: null };
       },
-      recalledAncestor: (batchId) => findRecalledAncestor(batchId, batch),
+      recalledAncestor: (batchId) => {
+        let found = ancestors.get(batchId);
+        if (!found) ancestors.set(batchId, (found = findRecalledAncestor(batchId, stored)));
+        return found;
+      },
       orgByUscc: async (uscc) => (await store.orgs.get(keys.org(orgIdOf(uscc)))) ?? null,
     };
   }

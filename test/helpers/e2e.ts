@@ -47,6 +47,8 @@ export interface StartOptions {
   logLevel?: string;
   /** How long to wait for the "is running" line; default 180 s. */
   timeoutMs?: number;
+  /** More environment for the process (wins over the defaults above). */
+  env?: Record<string, string>;
 }
 
 /** A fresh data dir and two free ports, for a first start. */
@@ -70,6 +72,7 @@ export async function startYuTrace(options: StartOptions): Promise<YuTraceProces
       YUTRACE_CHAIN_PORT: String(chainPort),
       YUTRACE_ANCHOR_INTERVAL_MS: "300",
       YUTRACE_LOG_LEVEL: options.logLevel ?? "warn",
+      ...options.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -1,0 +1,64 @@
+/**
+ * The baseline, from its own process: the usual EVM design, one `NaiveEventLog.recordEvent`
+ * transaction per event, sent through the same `hardhat node` by `senders` of its unlocked accounts
+ * at once for `seconds` (each waits for its receipt, as an API that confirms writes must). Prints
+ * one JSON line with the events recorded and the gas they used.
+ */
+import { Contract, JsonRpcProvider } from "ethers";
+
+interface Input {
+  rpc: string;
+  address: string;
+  /** Hardhat's unlocked accounts to send from (not the gateway's admin or relayer). */
+  accounts: string[];
+  seconds: number;
+  batchId: string;
+  /** A realistic event body (the same cold-chain reading YuTrace ingests). */
+  eventJson: string;
+}
+
+const input = JSON.parse(process.argv[2]!) as Input;
+
+async function main(): Promise<void> {
+  const provider = new JsonRpcProvider(input.rpc, undefined, { staticNetwork: true, batchMaxCount: 1 });
+  let events = 0;
+  let gas = 0n;
+  const errors: Record<string, number> = {};
+  const started = performance.now();
+  const until = started + input.seconds * 1000;
+  let n = 0;
+  await Promise.all(
+    input.accounts.map(async (account) => {
+      const signer = await provider.getSigner(account);
+      const log = new Contract(input.address, ["function recordEvent(bytes32,string)"], signer);
+      while (performance.now() < until) {
+        const json = input.eventJson.replace("__N__", String(n++));
+        try {
+          const tx = await log.getFunction("recordEvent")(input.batchId, json);
+          const receipt = await tx.wait();
+          gas += receipt!.gasUsed;
+          events++;
+        } catch (error) {
+          const message = (error as Error).message.slice(0, 80);
+          errors[message] = (errors[message] ?? 0) + 1;
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  provider.destroy();
+  console.log(
+    JSON.stringify({
+      events,
+      seconds,
+      eventsPerSecond: events / seconds,
+      gasPerEvent: events > 0 ? Number(gas) / events : NaN,
+      errors,
+    }),
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

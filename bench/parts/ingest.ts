@@ -1,0 +1,188 @@
+/**
+ * `npm run bench ingest`: event ingest through POST /api/v1/events (submissions of 500, custodial
+ * signing) sustained for a while, the time from 202 to anchored, and the gas per event — against
+ * the usual EVM design (one NaiveEventLog transaction per event) through the same hardhat node.
+ */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { ContractFactory, Interface, JsonRpcProvider } from "ethers";
+
+import { batchUri } from "../../server/domain/digital-link";
+import { batchIdOf } from "../../server/domain/batch-id";
+import type { Figure } from "../lib/report";
+import { progress } from "../lib/report";
+import { BENCH_GTIN, call, createBatches, createOrg, ROOT, runDriver, startStack } from "../lib/stack";
+
+export interface IngestOptions {
+  quick: boolean;
+}
+
+interface IngestResult {
+  events: number;
+  submissions: number;
+  seconds: number;
+  eventsPerSecond: number;
+  errors: Record<string, number>;
+  acceptMs: { p50: number; p99: number; max: number };
+  anchorLagMs: { n: number; unanchored: number; p50: number; p99: number; max: number };
+}
+
+interface NaiveResult {
+  events: number;
+  seconds: number;
+  eventsPerSecond: number;
+  gasPerEvent: number;
+  errors: Record<string, number>;
+}
+
+const ANCHORED = new Interface([
+  "event Anchored(uint64 indexed seq, bytes32 indexed root, uint32 leafCount, uint32 eventCount)",
+]);
+
+export async function ingest(options: IngestOptions): Promise<Figure[]> {
+  const seconds = options.quick ? 4 : 60;
+  const naiveSeconds = options.quick ? 3 : 20;
+  const stack = await startStack({ YUTRACE_WRITE_RATE_LIMIT: "1000000", YUTRACE_ANCHOR_INTERVAL_MS: "1000" });
+  try {
+    const producer = await createOrg(stack, "producer");
+    const lots = await createBatches(stack, producer, options.quick ? 4 : 20);
+    const provider = new JsonRpcProvider(stack.yt.chainUrl, undefined, { staticNetwork: true });
+    const ledger = (await call<{ address: string }>(stack, "GET", "/api/v1/ledger")).address;
+    const firstBlock = (await provider.getBlockNumber()) + 1;
+
+    progress(`ingest: ${seconds} s of submissions of 500 sensor events, 4 connections`);
+    const result = await runDriver<IngestResult>(
+      "ingest",
+      {
+        url: stack.yt.url,
+        apiKey: producer.apiKey,
+        batches: lots.map((lot) => batchUri(stack.yt.url, { gtin: BENCH_GTIN, lot })),
+        seconds,
+        size: 500,
+        concurrency: 4,
+        sampleEvery: 5,
+        timeBase: Date.now() - 2 * 86_400_000,
+      },
+      (seconds + 180) * 1000,
+    );
+    if (Object.keys(result.errors).length > 0) progress(`ingest errors: ${JSON.stringify(result.errors)}`);
+    progress(`ingest: ${Math.round(result.eventsPerSecond)} events/s; waiting until everything is anchored`);
+    await waitUntilAnchored(stack.yt.url);
+
+    // Gas of every anchor the load caused, from the chain itself.
+    const lastBlock = await provider.getBlockNumber();
+    let anchorGas = 0n;
+    let anchoredEvents = 0;
+    let anchors = 0;
+    for (let n = firstBlock; n <= lastBlock; n++) {
+      const block = await provider.getBlock(n);
+      for (const hash of block?.transactions ?? []) {
+        const receipt = await provider.getTransactionReceipt(hash);
+        if (!receipt || receipt.to?.toLowerCase() !== ledger.toLowerCase()) continue;
+        const log = receipt.logs.map((l) => ANCHORED.parseLog(l)).find((parsed) => parsed?.name === "Anchored");
+        if (!log) continue;
+        anchors++;
+        anchorGas += receipt.gasUsed;
+        anchoredEvents += Number(log.args.eventCount);
+      }
+    }
+
+    progress(`baseline: ${naiveSeconds} s of one NaiveEventLog transaction per event, 8 senders, same node`);
+    const naive = await naiveBaseline(provider, stack.yt.chainUrl, naiveSeconds, batchIdOf(BENCH_GTIN, lots[0]!));
+    provider.destroy();
+
+    const gasPerEvent = Number(anchorGas) / Math.max(anchoredEvents, 1);
+    return [
+      {
+        part: "ingest",
+        what: `events accepted through POST /api/v1/events, submissions of 500, ${Math.round(result.seconds)} s sustained`,
+        value: result.eventsPerSecond,
+        unit: "events/s",
+        target: { op: ">=", value: 10_000 },
+        baseline: {
+          what: "one NaiveEventLog transaction per event, same node",
+          value: naive.eventsPerSecond,
+          unit: "events/s",
+          ratio: result.eventsPerSecond / naive.eventsPerSecond,
+        },
+        note: `${result.events} events in ${result.submissions} submissions; 202 p50 ${Math.round(result.acceptMs.p50)} ms, p99 ${Math.round(result.acceptMs.p99)} ms; errors ${JSON.stringify(result.errors)}`,
+      },
+      {
+        part: "ingest",
+        what: "time from 202 to anchored on-chain, p99 (sampled submissions, polled every 100 ms)",
+        value: result.anchorLagMs.p99,
+        unit: "ms",
+        target: { op: "<=", value: 3000 },
+        baseline: null,
+        note: `p50 ${Math.round(result.anchorLagMs.p50)} ms, max ${Math.round(result.anchorLagMs.max)} ms over ${result.anchorLagMs.n} submissions (${result.anchorLagMs.unanchored} not anchored); anchor interval 1 s`,
+      },
+      {
+        part: "ingest",
+        what: "gas per event at that load (anchor gas ÷ events anchored)",
+        value: gasPerEvent,
+        unit: "gas",
+        target: { op: "<=", value: 100 },
+        baseline: {
+          what: "gas per event of one NaiveEventLog transaction per event",
+          value: naive.gasPerEvent,
+          unit: "gas",
+          ratio: naive.gasPerEvent / gasPerEvent,
+        },
+        note: `${anchors} anchor transactions, ${anchoredEvents} events, ${anchorGas} gas`,
+      },
+    ];
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function waitUntilAnchored(url: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const res = await fetch(`${url}/readyz`);
+    const body = (await res.json()) as { pendingSubmissions: number };
+    if (body.pendingSubmissions === 0) return;
+    if (Date.now() > deadline) throw new Error(`still ${body.pendingSubmissions} submissions pending after 120 s`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+async function naiveBaseline(
+  provider: JsonRpcProvider,
+  rpc: string,
+  seconds: number,
+  batchId: string,
+): Promise<NaiveResult> {
+  const artifact = JSON.parse(
+    await readFile(path.join(ROOT, "artifacts/contracts/bench/NaiveEventLog.sol/NaiveEventLog.json"), "utf8"),
+  ) as { abi: unknown[]; bytecode: string };
+  // Hardhat's unlocked accounts 10–17: the gateway uses its own admin and relayer accounts.
+  const accounts = (await provider.send("eth_accounts", [])) as string[];
+  const senders = accounts.slice(10, 18);
+  const deployer = await provider.getSigner(senders[0]!);
+  const log = await new ContractFactory(artifact.abi as never, artifact.bytecode, deployer).deploy();
+  await log.waitForDeployment();
+  const eventJson = JSON.stringify({
+    type: "ObjectEvent",
+    action: "OBSERVE",
+    bizStep: "sensor_reporting",
+    eventTime: "2026-11-20T08:00:00.__N__+08:00",
+    eventTimeZoneOffset: "+08:00",
+    quantityList: [{ epcClass: `https://localhost/01/${BENCH_GTIN}/10/B00000`, quantity: 1000, uom: "XBX" }],
+    readPoint: { district: "巴南区", name: "渝味冷库 2 号库" },
+    sensorElementList: [
+      {
+        sensorMetadata: { deviceID: "cold-room-1" },
+        sensorReport: [
+          { type: "Temperature", value: 2.4, uom: "CEL" },
+          { type: "RelativeHumidity", value: 61, uom: "A93" },
+        ],
+      },
+    ],
+  });
+  return runDriver<NaiveResult>(
+    "naive",
+    { rpc, address: await log.getAddress(), accounts: senders, seconds, batchId, eventJson },
+    (seconds + 120) * 1000,
+  );
+}
