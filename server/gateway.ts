@@ -95,11 +95,16 @@ export async function startGateway(config: Config, options: { logger?: Logger } 
     cleanup.push(() => anchorer.stop());
 
     const kek = config.keyEncryptionKey ?? DEMO_KEY_ENCRYPTION_KEY;
-    const registry = new Registry({
+    const registry: Registry = new Registry({
       store,
       ledger,
       kek,
       indexed: (block) => indexer.syncTo(block, { timeoutMs: 30_000 }),
+      accountChange: <T>(change: () => Promise<T>): Promise<T> =>
+        ingest.exclusive(async () => {
+          await anchorer.flush();
+          return change();
+        }),
     });
     const holds = new HoldService({
       store,
@@ -111,7 +116,7 @@ export async function startGateway(config: Config, options: { logger?: Logger } 
     holds.start();
     cleanup.push(() => holds.stop());
     const certificates = new CertificateService(store, config.publicUrl);
-    const ingest = new IngestService({
+    const ingest: IngestService = new IngestService({
       store,
       domain: ledger.domain,
       custodialSigner: (orgId) => registry.signer(orgId),

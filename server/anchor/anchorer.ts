@@ -12,6 +12,7 @@ import type { Logger } from "pino";
 
 import { LedgerRevertError } from "../chain/errors";
 import { merkleTree } from "../domain/merkle";
+import { Mutex } from "../util/mutex";
 import { keys } from "../store/keys";
 import type { AnchorRecord, SubmissionAnchor } from "../store/records";
 import { Store, type Operation } from "../store/store";
@@ -47,6 +48,7 @@ interface Pending {
 }
 
 export class Anchorer {
+  private readonly lock = new Mutex();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = true;
@@ -103,11 +105,14 @@ export class Anchorer {
 
   /** One round: resume an unfinished plan, or plan and send a new one. Returns whether it anchored. */
   async tick(): Promise<boolean> {
-    const plan = (await this.unfinishedPlan()) ?? (await this.newPlan());
-    if (!plan) return false;
-    const onChain = (await this.options.chain.findAnchor(plan.root)) ?? (await this.send(plan));
-    await this.finish(plan, onChain);
-    return true;
+    // One round at a time: `flush` (key rotation, shutdown) may run beside the timer's round.
+    return this.lock.run(async () => {
+      const plan = (await this.unfinishedPlan()) ?? (await this.newPlan());
+      if (!plan) return false;
+      const onChain = (await this.options.chain.findAnchor(plan.root)) ?? (await this.send(plan));
+      await this.finish(plan, onChain);
+      return true;
+    });
   }
 
   private async send(plan: AnchorRecord): Promise<AnchoredOnChain> {

@@ -15,6 +15,7 @@ type Custody =
   | "custodian" // the acting organisation holds the batch
   | "destination" // the batch is in transit to the acting organisation
   | "custodian-or-carrier" // holds it, or it is in transit to it
+  | "examiner" // a lab or regulator: any batch; a producer: only its own (as the ledger's holdBatch rule)
   | "any";
 
 interface StepRule {
@@ -29,7 +30,7 @@ export const STEP_RULES: Record<BizStep, StepRule> = {
   commissioning: { roles: ["producer"], custody: "own-output", whileBlocked: false },
   transforming: { roles: ["producer"], custody: "own-output", whileBlocked: false },
   packing: { roles: ["producer"], custody: "custodian", whileBlocked: false },
-  inspecting: { roles: ["inspector", "producer", "regulator"], custody: "any", whileBlocked: true },
+  inspecting: { roles: ["inspector", "producer", "regulator"], custody: "examiner", whileBlocked: true },
   storing: { roles: ["producer", "logistics", "retailer"], custody: "custodian", whileBlocked: true },
   loading: { roles: ["producer", "logistics", "retailer"], custody: "custodian", whileBlocked: false },
   shipping: { roles: ["producer", "logistics", "retailer"], custody: "custodian", whileBlocked: false },
@@ -44,7 +45,7 @@ export const STEP_RULES: Record<BizStep, StepRule> = {
     whileBlocked: true,
   },
   retail_selling: { roles: ["retailer"], custody: "custodian", whileBlocked: false },
-  holding: { roles: ["regulator", "inspector", "producer"], custody: "any", whileBlocked: true },
+  holding: { roles: ["regulator", "inspector", "producer"], custody: "examiner", whileBlocked: true },
   destroying: { roles: ["producer", "logistics", "retailer", "regulator"], custody: "custodian", whileBlocked: true },
 };
 
@@ -106,6 +107,16 @@ export async function checkEvent(
       code: "role_not_allowed",
       message: `${event.bizStep} may be recorded by ${rule.roles.join(", ")}; this organisation is ${org.roles.join(", ")}`,
       path: "bizStep",
+    });
+  }
+  const result = event.certificationInfo?.result;
+  const verdict =
+    event.disposition === "conformant" || event.disposition === "non_conformant" ? event.disposition : null;
+  if (result && verdict && result !== verdict) {
+    problems.push({
+      code: "inconsistent_result",
+      message: `disposition ${verdict} contradicts certificationInfo.result ${result}`,
+      path: "disposition",
     });
   }
   const eventTime = Date.parse(event.eventTime);
@@ -183,6 +194,10 @@ function checkCustody(
   switch (custody) {
     case "any":
       return null;
+    case "examiner":
+      return org.roles.includes("inspector") || batch.producer === org.orgId
+        ? null
+        : { code: "not_producer", message: "a producer inspects or holds only its own batches" };
     case "own-output":
       return batch.producer === org.orgId
         ? null
@@ -375,6 +390,9 @@ async function replayCustody(
       batchesOf(entry.body).inputs.some((key) => batchIdOfKey(key) === batchId);
     if (isInput) continue;
     const destination = await shipmentDestination(entry.body, lookups);
+    // Without the declared shipment, a receipt of it no longer receives anything.
+    const receipt = entry.body.bizStep === "receiving" || entry.body.bizStep === "accepting";
+    if (receipt && state.inTransitTo !== org.orgId) continue;
     const change = custodyChange(entry.body.bizStep, state, org, destination);
     if (change) state = { ...change, lastEventTime: entry.body.eventTime };
   }

@@ -344,13 +344,14 @@ export function openApiExamples(publicUrl: string) {
       recalledAncestors: [],
       summary: { events: 1, passed: 1, failed: 0, pending: 0 },
       problems: [],
+      warnings: [],
       events: [
         {
           eventId: eventIds[2],
           batchId: BATCH_ID,
           bizStep: (body.events[2] as { bizStep: string }).bizStep,
           eventTime: (body.events[2] as { eventTime: string }).eventTime,
-          organisation: organisation.name,
+          organisation: `${organisation.name} (${PRODUCER_USCC})`,
           declaredInError: null,
           verdict: "passed",
           checks: [
@@ -403,6 +404,7 @@ export const ERROR_EXAMPLES: Record<string, ErrorExample> = {
   organisation_suspended: { status: 403, message: "this organisation is suspended" },
   organisation_required: { status: 403, message: "this call is made by an organisation's key" },
   admin_required: { status: 403, message: "this call needs the platform admin key" },
+  cannot_suspend_self: { status: 409, message: "a regulator cannot suspend its own organisation" },
   role_not_allowed: { status: 403, message: "this call needs the role producer" },
   not_product_owner: { status: 403, message: `product ${EXAMPLE_GTIN} belongs to another organisation` },
   not_batch_producer: { status: 403, message: "only a regulator or the batch's producer may recall it" },

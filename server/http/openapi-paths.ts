@@ -156,7 +156,7 @@ function organisationPaths(x: OpenApiExamples): Record<string, Record<string, Sc
         parameters: ["OrgId"],
         body: { schema: "Reason", example: x.suspension },
         ok: orgResponse("Suspended."),
-        errors: ["invalid_request", "role_not_allowed", "unknown_organisation"],
+        errors: ["invalid_request", "role_not_allowed", "cannot_suspend_self", "unknown_organisation"],
         chain: true,
       }),
       delete: operation("delete", {

@@ -306,7 +306,16 @@ export const responseSchemas: Record<string, Schema> = {
         },
         ["events", "passed", "failed", "pending"],
       ),
-      problems: array({ type: "string" }),
+      problems: array(
+        { type: "string" },
+        { description: "Problems with the evidence as a whole: the verdict is failed." },
+      ),
+      warnings: array(
+        { type: "string" },
+        {
+          description: "What could not be checked in full (a truncated bundle or ancestry): the verdict is incomplete.",
+        },
+      ),
       events: array(
         object(
           {
@@ -348,6 +357,7 @@ export const responseSchemas: Record<string, Schema> = {
       "recalledAncestors",
       "summary",
       "problems",
+      "warnings",
       "events",
     ],
     { description: "The batch's evidence checked against the chain, event by event." },

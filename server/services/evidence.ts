@@ -6,6 +6,8 @@
  */
 import type { Provider } from "ethers";
 
+import { ChainUnavailableError } from "../chain/errors";
+
 import { batchUri } from "../domain/digital-link";
 import { keys } from "../store/keys";
 import type { BatchRecord, EventRecord, OrgRecord, SubmissionAnchor, SubmissionRecord } from "../store/records";
@@ -90,7 +92,15 @@ export class EvidenceService {
   async verify(batchId: string, options: { ancestors?: boolean } = {}): Promise<VerificationReport> {
     const started = performance.now();
     const bundle = await this.bundle(batchId, options);
-    const report = await verifyBundle(bundle, new ChainView(this.deps.provider, this.deps.ledger.address));
+    let report: VerificationReport;
+    try {
+      report = await verifyBundle(bundle, new ChainView(this.deps.provider, this.deps.ledger.address));
+    } catch (error) {
+      // The evidence is in hand; only reading the chain failed: 503, try again.
+      throw new ChainUnavailableError(`cannot read the ledger chain to verify: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
     return { ...report, tookMs: Math.round(performance.now() - started) };
   }
 

@@ -25,6 +25,16 @@ export interface QueuedHold extends PendingHold {
   refused?: { ledgerError: string; message: string };
 }
 
+/**
+ * The hold that blocks `batchId` while it waits to go on-chain, if any. A hold the ledger refused
+ * does not block: it waits for a regulator's decision instead (it may come from a lab that lost its
+ * role, which must not freeze someone else's batch).
+ */
+export async function blockingHold(store: Store, batchId: string): Promise<QueuedHold | null> {
+  const holds = (await store.journal.values({ ...keys.pendingHoldsOf(batchId), limit: 32 }).all()) as QueuedHold[];
+  return holds.find((hold) => !hold.refused) ?? null;
+}
+
 /** A pending hold as `GET /api/v1/holds` lists it. */
 export interface HoldView extends QueuedHold {
   state: "queued" | "awaiting_signature" | "refused";

@@ -22,6 +22,7 @@ import { keys } from "../store/keys";
 import type { BatchRecord, BatchState, EventRecord, OrgRecord, PendingHold, SubmissionRecord } from "../store/records";
 import { Store, type Operation } from "../store/store";
 import { Mutex } from "../util/mutex";
+import { blockingHold } from "./holds";
 
 export interface IngestDeps {
   store: Store;
@@ -65,6 +66,11 @@ export class IngestService {
   private lastSeq: number | null = null;
 
   constructor(private readonly deps: IngestDeps) {}
+
+  /** Runs `work` with no submission being accepted meanwhile (e.g. while an account changes). */
+  exclusive<T>(work: () => Promise<T>): Promise<T> {
+    return this.mutex.run(work);
+  }
 
   /** Accepts a submission of `org`, or throws HttpError with every problem found. */
   async submit(org: OrgRecord, input: SubmissionInput): Promise<{ replayed: boolean; result: SubmissionAccepted }> {
@@ -298,8 +304,7 @@ export class IngestService {
         record = (async () => {
           const found = ((await store.batches.get(keys.batch(batchId))) as BatchRecord | undefined) ?? null;
           if (!found || found.status !== "active") return found;
-          const holds = await store.journal.keys({ ...keys.pendingHoldsOf(batchId), limit: 1 }).all();
-          return holds.length > 0 ? { ...found, status: "held" as const } : found;
+          return (await blockingHold(store, batchId)) ? { ...found, status: "held" as const } : found;
         })();
         records.set(batchId, record);
       }

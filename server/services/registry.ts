@@ -33,6 +33,12 @@ export interface RegistryDeps {
   indexed(block: number): Promise<void>;
   /** Key-encryption key for custodial signing keys. */
   kek: Buffer;
+  /**
+   * Runs a change of an organisation's account or standing (key rotation, suspension) with ingest
+   * paused and every accepted submission anchored first: a submission's signer is checked at its
+   * anchor's block, so none may be anchored after its signer changed.
+   */
+  accountChange?<T>(change: () => Promise<T>): Promise<T>;
 }
 
 export interface NewOrganisation {
@@ -110,7 +116,7 @@ export class Registry {
       throw new HttpError(409, "self_custody", "this organisation keeps its own key; it rotates it itself");
     }
     const wallet = generateSigningKey();
-    const sent = await ledger.rotateOrganisationAccount(orgId, wallet.address);
+    const sent = await this.changingAccounts(() => ledger.rotateOrganisationAccount(orgId, wallet.address));
     const record: SigningKeyRecord = {
       orgId,
       account: wallet.address,
@@ -129,9 +135,12 @@ export class Registry {
   async suspend(orgId: string, reason: string, actor?: OrgRecord): Promise<OrgRecord> {
     await this.org(orgId);
     await this.deps.store.write([Store.put(this.deps.store.orgs, keys.reason(id(reason)), reason)], { sync: true });
-    const sent = actor
-      ? await this.deps.ledger.suspendOrganisationAs(await this.signer(actor), orgId, id(reason))
-      : await this.deps.ledger.suspendOrganisation(orgId, id(reason));
+    const signer = actor ? await this.signer(actor) : null;
+    const sent = await this.changingAccounts(() =>
+      signer
+        ? this.deps.ledger.suspendOrganisationAs(signer, orgId, id(reason))
+        : this.deps.ledger.suspendOrganisation(orgId, id(reason)),
+    );
     await this.deps.indexed(sent.blockNumber);
     return this.org(orgId);
   }
@@ -221,6 +230,10 @@ export class Registry {
       }
       throw error;
     }
+  }
+
+  private changingAccounts<T>(change: () => Promise<T>): Promise<T> {
+    return this.deps.accountChange ? this.deps.accountChange(change) : change();
   }
 
   /** The custodial signing key of `org`. */

@@ -4,6 +4,7 @@
  * ancestor's) and what was verified. Built from the store only, so a scan never waits on the chain.
  */
 import { certificateUrl } from "./certificates";
+import { blockingHold } from "./holds";
 import { findRecalledAncestor } from "./ingest";
 import { batchUri } from "../domain/digital-link";
 import type { TraceEvent } from "../domain/events";
@@ -13,7 +14,6 @@ import type {
   BatchRecord,
   EventRecord,
   OrgRecord,
-  PendingHold,
   ProductMetadata,
   ProductRecord,
   StatusChange,
@@ -275,9 +275,7 @@ export class TraceService {
       return { reason: reason ?? null };
     }
     if (batch.status !== "active") return null;
-    const [pending] = (await this.store.journal
-      .values({ ...keys.pendingHoldsOf(batch.batchId), limit: 1 })
-      .all()) as PendingHold[];
+    const pending = await blockingHold(this.store, batch.batchId);
     return pending ? { reason: pending.reason } : null;
   }
 

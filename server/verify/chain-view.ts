@@ -111,26 +111,33 @@ export class ChainView {
   }
 
   /**
-   * The recalled batches among `batchId`'s ancestors, breadth-first over the chain's parent lists
-   * (at most `limit` ancestors looked at, as the contract's own `recalledAncestor` bounds it).
+   * Every ancestor of `batchId` by the chain's parent lists, breadth-first, with the recalled ones
+   * among them (at most `limit` ancestors looked at, as the contract's own `recalledAncestor`
+   * bounds its walk; `truncated` says the walk stopped there).
    */
-  async recalledAncestors(batchId: string, limit = 256): Promise<{ ids: string[]; truncated: boolean }> {
+  async ancestors(
+    batchId: string,
+    limit = 1024,
+  ): Promise<{ ids: Set<string>; recalled: string[]; truncated: boolean }> {
     const seen = new Set<string>([batchId]);
-    const queue = [...((await this.batch(batchId))?.parents ?? [])];
-    const ids: string[] = [];
-    let visited = 0;
-    while (queue.length > 0) {
-      if (visited >= limit) return { ids, truncated: true };
-      const next = queue.shift()!;
-      if (seen.has(next)) continue;
-      seen.add(next);
-      visited++;
-      const batch = await this.batch(next);
-      if (!batch) continue;
-      if (batch.status === "recalled") ids.push(next);
-      queue.push(...batch.parents);
+    const ids = new Set<string>();
+    const recalled: string[] = [];
+    let frontier = [...((await this.batch(batchId))?.parents ?? [])];
+    while (frontier.length > 0) {
+      const next: string[] = [];
+      const level = frontier.filter((id) => !seen.has(id) && (seen.add(id), true));
+      if (ids.size + level.length > limit) return { ids, recalled, truncated: true };
+      const batches = await Promise.all(level.map((id) => this.batch(id)));
+      level.forEach((id, i) => {
+        const batch = batches[i];
+        if (!batch) return;
+        ids.add(id);
+        if (batch.status === "recalled") recalled.push(id);
+        next.push(...batch.parents);
+      });
+      frontier = next;
     }
-    return { ids, truncated: false };
+    return { ids, recalled, truncated: false };
   }
 
   private cached<T>(key: string, read: () => Promise<T>): Promise<T> {

@@ -66,8 +66,10 @@ export interface VerificationReport {
   };
   recalledAncestors: { batchId: string; gtin: string | null; lot: string | null }[];
   summary: { events: number; passed: number; failed: number; pending: number };
-  /** Problems with the bundle as a whole (wrong chain, not a ledger, batch missing on-chain, …). */
+  /** Problems with the bundle as a whole (wrong chain, not a ledger, batch missing on-chain, …): failed. */
   problems: string[];
+  /** What could not be checked in full (a truncated bundle, an ancestry too large to walk): incomplete. */
+  warnings: string[];
   events: EventReport[];
 }
 
@@ -98,13 +100,37 @@ export async function verifyBundle(bundle: EvidenceBundle, chain: ChainView): Pr
   const root = bundle.batch;
   const onChain = isLedger ? await chain.batch(root.batchId) : null;
   if (!onChain) problems.push(`batch ${root.gtin}/${root.lot} is not registered on-chain`);
-  if (batchIdOfKey(root) !== root.batchId) problems.push("the bundle's batch id does not match its GTIN and lot");
+  if (safeBatchId(root) !== root.batchId) problems.push("the bundle's batch id does not match its GTIN and lot");
   const metadataMatches = !!onChain && safeHash(root.metadata) === onChain.metadataHash;
   const parentsMatch = !!onChain && sameSet(onChain.parents, root.parents);
   if (onChain && !metadataMatches) problems.push("the batch metadata does not hash to the on-chain metadataHash");
   if (onChain && !parentsMatch) problems.push("the batch's input batches differ from the on-chain parents");
-  const recalled = onChain ? await chain.recalledAncestors(root.batchId) : { ids: [], truncated: false };
+  const warnings: string[] = [];
+  const lineage = onChain
+    ? await chain.ancestors(root.batchId)
+    : { ids: new Set<string>(), recalled: [], truncated: false };
+  if (lineage.truncated) {
+    warnings.push(
+      `the batch has more than ${lineage.ids.size} ancestors on-chain; recalled inputs beyond were not looked for`,
+    );
+  }
+  if (bundle.truncated) warnings.push("the bundle was truncated by the gateway: not every event was checked");
   const known = new Map([root, ...(bundle.ancestors ?? [])].map((b) => [b.batchId, b]));
+  // Ancestors the bundle lists must be what the chain says they are.
+  for (const ancestor of bundle.ancestors ?? []) {
+    const label = `ancestor ${ancestor.gtin}/${ancestor.lot}`;
+    if (safeBatchId(ancestor) !== ancestor.batchId)
+      problems.push(`${label}: its batch id does not match its GTIN and lot`);
+    else if (!lineage.ids.has(ancestor.batchId) && !lineage.truncated) {
+      problems.push(`${label} is not an input of the batch on-chain`);
+    } else {
+      const chainBatch = await chain.batch(ancestor.batchId);
+      if (chainBatch && safeHash(ancestor.metadata) !== chainBatch.metadataHash) {
+        problems.push(`${label}: its metadata does not hash to the on-chain metadataHash`);
+      }
+    }
+  }
+  const listable = new Set([root.batchId, ...lineage.ids]);
 
   const submissionChecks = new Map<string, SubmissionChecks>();
   const checksOf = (id: string, submission: SubmissionEvidence | undefined): SubmissionChecks | null => {
@@ -122,13 +148,21 @@ export async function verifyBundle(bundle: EvidenceBundle, chain: ChainView): Pr
   for (const [id, submission] of Object.entries(submissions)) checksOf(id, submission);
   const reports = await Promise.all(
     bundle.events.map((event) =>
-      checkEvent(event, bundle, checksOf(event.submission, submissions[event.submission]), chain, isLedger),
+      checkEvent(event, bundle, checksOf(event.submission, submissions[event.submission]), chain, isLedger, listable),
     ),
+  );
+  // A declaration counts once it verified in full, and only from the organisation that recorded the original.
+  const recorder = new Map(
+    bundle.events.map((event) => [event.eventId, submissions[event.submission]?.organisation?.uscc ?? null]),
   );
   const declared = new Map<string, string>();
   reports.forEach((report, i) => {
-    const body = parseEvent(bundle.events[i]!.body);
-    if (body?.errorDeclaration && report.verdict !== "failed") declared.set(originalEventId(body), report.eventId);
+    const event = bundle.events[i]!;
+    const body = parseEvent(event.body);
+    if (!body?.errorDeclaration || report.verdict !== "passed") return;
+    const original = originalEventId(body);
+    const by = submissions[event.submission]?.organisation?.uscc ?? null;
+    if (by !== null && recorder.get(original) === by) declared.set(original, report.eventId);
   });
   for (const report of reports) report.declaredInError = declared.get(report.eventId) ?? null;
 
@@ -139,7 +173,11 @@ export async function verifyBundle(bundle: EvidenceBundle, chain: ChainView): Pr
     pending: reports.filter((r) => r.verdict === "pending").length,
   };
   const verdict =
-    problems.length > 0 || summary.failed > 0 ? "failed" : summary.pending > 0 ? "incomplete" : "verified";
+    problems.length > 0 || summary.failed > 0
+      ? "failed"
+      : summary.pending > 0 || warnings.length > 0
+        ? "incomplete"
+        : "verified";
   return {
     batchId: root.batchId,
     gtin: root.gtin,
@@ -156,13 +194,14 @@ export async function verifyBundle(bundle: EvidenceBundle, chain: ChainView): Pr
       metadataMatches,
       parentsMatch,
     },
-    recalledAncestors: recalled.ids.map((batchId) => ({
+    recalledAncestors: lineage.recalled.map((batchId) => ({
       batchId,
       gtin: known.get(batchId)?.gtin ?? null,
       lot: known.get(batchId)?.lot ?? null,
     })),
     summary,
     problems,
+    warnings,
     events: reports,
   };
 }
@@ -222,6 +261,7 @@ async function checkEvent(
   submission: SubmissionChecks | null,
   chain: ChainView,
   isLedger: boolean,
+  listable: Set<string>,
 ): Promise<EventReport> {
   const body = parseEvent(event.body);
   const evidence = bundle.submissions?.[event.submission];
@@ -245,8 +285,10 @@ async function checkEvent(
   checks.push(submission.signature);
   checks.push(await signerRole(body, evidence, submission, chain));
   checks.push(await submission.anchored);
-  checks.push(await batchesOnChain(body, chain, isLedger));
-  return report(event, body, checks, evidence.organisation?.name ?? null);
+  checks.push(await batchesOnChain(event, body, chain, isLedger, listable));
+  // The name is the gateway's word; the 统一社会信用代码 is what signer_role checked on-chain.
+  const who = evidence.organisation ? `${evidence.organisation.name} (${evidence.organisation.uscc})` : null;
+  return report(event, body, checks, who);
 }
 
 async function signerRole(
@@ -282,10 +324,27 @@ async function signerRole(
   };
 }
 
-async function batchesOnChain(body: TraceEvent | null, chain: ChainView, isLedger: boolean): Promise<Check> {
+async function batchesOnChain(
+  event: EvidenceBundle["events"][number],
+  body: TraceEvent | null,
+  chain: ChainView,
+  isLedger: boolean,
+  listable: Set<string>,
+): Promise<Check> {
   const name = "batch_on_chain";
   if (!body || !isLedger) return { name, ok: false, detail: "cannot be checked" };
   const keys = batchesOf(body).all;
+  // An event listed under a batch must name it, and that batch must be this one or one of its inputs.
+  if (!keys.some((key) => batchIdOfKey(key) === event.batchId)) {
+    return { name, ok: false, detail: `listed under batch ${event.batchId}, which the event does not name` };
+  }
+  if (!listable.has(event.batchId)) {
+    return {
+      name,
+      ok: false,
+      detail: `listed under batch ${event.batchId}, which is not this batch or one of its inputs on-chain`,
+    };
+  }
   const missing = [];
   for (const key of keys) if (!(await chain.batch(batchIdOfKey(key)))) missing.push(`${key.gtin}/${key.lot}`);
   return missing.length === 0
@@ -321,6 +380,14 @@ function parseEvent(body: unknown): TraceEvent | null {
 function safeHash(value: unknown): string | null {
   try {
     return canonicalHash(value);
+  } catch {
+    return null;
+  }
+}
+
+function safeBatchId(key: { gtin: string; lot: string }): string | null {
+  try {
+    return batchIdOfKey(key);
   } catch {
     return null;
   }

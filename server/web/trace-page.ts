@@ -131,7 +131,7 @@ ${view.recall.reason ? `<p>${label("reason", lang)}: ${escape(view.recall.reason
       : `<p>${label("noEvents", lang)}</p>`,
   );
 
-  const inspections = view.timeline.filter((e) => e.certificate);
+  const inspections = view.timeline.filter((e) => e.certificate && !e.correction);
   if (inspections.length) {
     parts.push(
       `<h2>${label("inspections", lang)}</h2><ol>${inspections

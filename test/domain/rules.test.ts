@@ -5,6 +5,7 @@
 import { expect } from "chai";
 import { ZeroAddress, ZeroHash } from "ethers";
 
+import { canonicalHash } from "../../server/domain/canonical";
 import { checkEvent, MAX_CLOCK_SKEW_MS, STEP_RULES, type RuleLookups } from "../../server/domain/rules";
 import {
   BIZ_STEPS,
@@ -623,6 +624,69 @@ describe("event rules", function () {
         "not_custodian",
         "unknown_batch",
       ]);
+    });
+  });
+
+  describe("inspections and holds", function () {
+    const certificate = (result: "conformant" | "non_conformant") => ({
+      documentHash: "ab".repeat(32),
+      issuer: "重庆市食品质量检验检测中心",
+      standard: "GB 2762",
+      result,
+    });
+
+    it("lets a lab or a regulator inspect any batch, and a producer only its own", async function () {
+      const inspection = objectEvent("inspecting", [OIL], { disposition: "non_conformant" });
+      expect(codes(await check(inspection, orgs.inspector))).to.deep.equal([]);
+      expect(codes(await check(inspection, orgs.regulator))).to.deep.equal([]);
+      expect(codes(await check(inspection, orgs.otherProducer))).to.deep.equal([]);
+      // A rival producer's "inspection" must not put someone else's batch on hold.
+      expect(codes(await check(inspection, orgs.producer))).to.deep.equal(["not_producer"]);
+      expect(codes(await check(objectEvent("holding", [OIL]), orgs.producer))).to.deep.equal(["not_producer"]);
+    });
+
+    it("refuses a disposition that contradicts the certificate's result", async function () {
+      const mismatch = objectEvent("inspecting", [CHILI], {
+        disposition: "conformant",
+        certificationInfo: certificate("non_conformant"),
+      });
+      expect(codes(await check(mismatch, orgs.inspector))).to.deep.equal(["inconsistent_result"]);
+      const agreeing = objectEvent("inspecting", [CHILI], {
+        disposition: "non_conformant",
+        certificationInfo: certificate("non_conformant"),
+      });
+      expect(codes(await check(agreeing, orgs.inspector))).to.deep.equal([]);
+    });
+  });
+
+  describe("error declarations", function () {
+    it("gives custody back to the shipper when a shipment is declared in error after its receipt", async function () {
+      const shipment = shipTo(orgs.logistics);
+      const receipt = objectEvent("receiving", [CHILI]);
+      const shipmentId = canonicalHash(shipment);
+      lookups.events.set(shipmentId, {
+        orgId: orgs.producer.orgId,
+        body: shipment,
+        recordTime: NOW.toISOString(),
+        batchIds: [ids.chili],
+      });
+      lookups.events.set(canonicalHash(receipt), {
+        orgId: orgs.logistics.orgId,
+        body: receipt,
+        recordTime: NOW.toISOString(),
+        batchIds: [ids.chili],
+      });
+      lookups.hold(ids.chili, orgs.logistics);
+      const declaration = {
+        ...shipment,
+        errorDeclaration: { declarationTime: EVENT_TIME, reason: "did_not_occur" as const },
+      };
+      const result = accepted(await check(declaration, orgs.producer));
+      expect(result.stateChanges).to.deep.equal([
+        { batchId: ids.chili, custodian: orgs.producer.orgId, inTransitTo: null, lastEventTime: null },
+      ]);
+      // Only the recorder may declare its event in error.
+      expect(codes(await check(declaration, orgs.logistics))).to.deep.equal(["not_own_event"]);
     });
   });
 });

@@ -528,10 +528,12 @@ describe("regulator: evidence, verification, corrections, lineage and recalls", 
       expect(html.text).to.contain("辣椒批次检出苏丹红，召回");
     });
 
-    it("counts the recalled batch in a drill afterwards", async function () {
-      const res = await api().post(`/api/v1/batches/${ids.hotpot}/recall-drill`).set(bearer(regulator.apiKey));
-      expect(res.body.affected.batches).to.equal(2);
-      expect(res.body.affected.byStatus).to.deep.equal({ active: 2, held: 0, recalled: 0 });
+    it("counts the recalled batch in a drill afterwards, and its descendants as still active", async function () {
+      const fromChili = await api().post(`/api/v1/batches/${ids.chili}/recall-drill`).set(bearer(regulator.apiKey));
+      expect(fromChili.body.affected.byStatus).to.deep.equal({ active: 2, held: 0, recalled: 1 });
+      const fromHotpot = await api().post(`/api/v1/batches/${ids.hotpot}/recall-drill`).set(bearer(regulator.apiKey));
+      expect(fromHotpot.body.affected.batches).to.equal(2);
+      expect(fromHotpot.body.affected.byStatus).to.deep.equal({ active: 2, held: 0, recalled: 0 });
     });
   });
 });

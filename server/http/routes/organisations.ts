@@ -75,6 +75,10 @@ export function organisationRoutes(registry: Registry, queries: Queries, dashboa
   router.post("/organisations/:orgId/suspension", async (req, res) => {
     const actor = regulatorOrAdmin(res) ?? undefined;
     const orgId = orgIdParam(req.params.orgId);
+    // A regulator that suspended itself could not undo it: only the platform admin may.
+    if (actor?.orgId === orgId) {
+      throw new HttpError(409, "cannot_suspend_self", "a regulator cannot suspend its own organisation");
+    }
     const { reason } = parse(reasonSchema, req.body, "the suspension");
     res.json({ organisation: publicOrganisation(await registry.suspend(orgId, reason, actor)) });
   });

@@ -490,7 +490,7 @@
                   {},
                   `${STEPS[e.bizStep] || e.bizStep}${e.declaredInError ? "（已声明有误 declared in error）" : ""}`,
                 ),
-                el("td", {}, orgName(e.organisation)),
+                el("td", {}, e.organisation || ""),
                 el(
                   "td",
                   {},
