@@ -63,3 +63,8 @@ export function requireAdmin(res: Response): void {
   if (caller(res).kind !== "admin")
     throw new HttpError(403, "admin_required", "this call needs the platform admin key");
 }
+
+/** The platform admin (null) or a regulator organisation; 403 for anyone else. */
+export function requireRegulatorOrAdmin(res: Response): OrgRecord | null {
+  return caller(res).kind === "admin" ? null : requireOrg(res, ["regulator"]);
+}

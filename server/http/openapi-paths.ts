@@ -294,7 +294,7 @@ function batchPaths(x: OpenApiExamples): Record<string, Record<string, Schema>> 
           "root, and where the ledger is. Check it with `npm run verify -- <digital-link> --rpc <your node>`.",
         parameters: ["BatchId", "Ancestors"],
         ok: { status: 200, description: "The evidence.", schema: "EvidenceBundle", example: x.evidence },
-        errors: ["invalid_request", "unknown_batch"],
+        errors: ["invalid_request", "unknown_batch", "rate_limited"],
         public: true,
       }),
     },

@@ -32,11 +32,8 @@ const DAY_MS = 86_400_000;
 
 export type SearchMatch = "gtin" | "lot" | "batchId" | "product" | "producer" | "district";
 
-export interface OrgSummary {
-  orgId: string;
-  name: string;
-  district: string;
-}
+import type { OrgSummary } from "./queries";
+export type { OrgSummary };
 
 export interface BatchHit {
   batchId: string;

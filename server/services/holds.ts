@@ -16,6 +16,7 @@ import { HttpError } from "../http/errors";
 import { keys } from "../store/keys";
 import type { BatchRecord, OrgRecord, PendingHold } from "../store/records";
 import { Store } from "../store/store";
+import { Mutex } from "../util/mutex";
 
 /** A pending hold with what stopped it going on-chain, if anything but the chain being away. */
 export interface QueuedHold extends PendingHold {
@@ -68,6 +69,8 @@ const RETRYABLE_REVERTS = new Set(["EnforcedPause", "TraceLedgerInvalidNonce"]);
 const holdKey = (hold: PendingHold) => keys.pendingHold(hold.batchId, hold.eventId);
 
 export class HoldService {
+  /** One hold attempt or release at a time. */
+  private readonly lock = new Mutex();
   private stopped = true;
   private running: Promise<void> | null = null;
   /** More holds were journaled while a round ran. */
@@ -126,6 +129,15 @@ export class HoldService {
    * `hold_pending`; releasing a batch that is not held, 409 `batch_not_held`.
    */
   async release(
+    org: OrgRecord,
+    batchId: string,
+    reason: string,
+  ): Promise<{ batch: BatchRecord; clearedHolds: number }> {
+    // Not while a hold of it is being sent: the release would race the hold, or be undone by it.
+    return this.lock.run(() => this.releaseNow(org, batchId, reason));
+  }
+
+  private async releaseNow(
     org: OrgRecord,
     batchId: string,
     reason: string,
@@ -194,38 +206,50 @@ export class HoldService {
     const key = holdKey(hold);
     for (;;) {
       if (this.stopped) return;
-      const failure = this.failures.get(key);
-      try {
-        await this.attempt(hold, failure?.txHash ?? null);
-        this.failures.delete(key);
-        return;
-      } catch (error) {
-        if (error instanceof HttpError && error.code === "self_custody") {
-          await this.mark(hold, { awaitingSignature: true });
-          this.deps.logger.warn(
-            { batchId: hold.batchId, orgId: hold.orgId, eventId: hold.eventId },
-            "the inspecting organisation keeps its own key: its hold cannot be signed by the gateway; a regulator must decide",
-          );
-          return;
-        }
-        if (error instanceof LedgerRevertError && !RETRYABLE_REVERTS.has(error.errorName)) {
-          await this.mark(hold, { refused: { ledgerError: error.errorName, message: error.message } });
-          this.deps.logger.warn(
-            { batchId: hold.batchId, err: error },
-            "the ledger refused a hold; a regulator must decide",
-          );
-          return;
-        }
-        const attempts = (failure?.attempts ?? 0) + 1;
-        const txHash = (error as { txHash?: string | null }).txHash ?? failure?.txHash ?? null;
-        this.failures.set(key, { attempts, lastError: describe(error), txHash });
-        const delay = this.backoff(attempts);
+      const retryInMs = await this.lock.run(() => this.tryOnce(hold, key));
+      if (retryInMs === null) return;
+      await this.sleep(retryInMs);
+    }
+  }
+
+  /** One attempt under the lock; the delay before the next one, or null when there is none to make. */
+  private async tryOnce(hold: QueuedHold, key: string): Promise<number | null> {
+    // A regulator's release may have cleared it meanwhile.
+    if ((await this.deps.store.journal.get(key)) === undefined) {
+      this.failures.delete(key);
+      return null;
+    }
+    const failure = this.failures.get(key);
+    try {
+      await this.attempt(hold, failure?.txHash ?? null);
+      this.failures.delete(key);
+      return null;
+    } catch (error) {
+      if (error instanceof HttpError && error.code === "self_custody") {
+        await this.mark(hold, { awaitingSignature: true });
         this.deps.logger.warn(
-          { batchId: hold.batchId, attempts, retryInMs: delay, err: error },
-          "a hold is not on-chain yet; retrying",
+          { batchId: hold.batchId, orgId: hold.orgId, eventId: hold.eventId },
+          "the inspecting organisation keeps its own key: its hold cannot be signed by the gateway; a regulator must decide",
         );
-        await this.sleep(delay);
+        return null;
       }
+      if (error instanceof LedgerRevertError && !RETRYABLE_REVERTS.has(error.errorName)) {
+        await this.mark(hold, { refused: { ledgerError: error.errorName, message: error.message } });
+        this.deps.logger.warn(
+          { batchId: hold.batchId, err: error },
+          "the ledger refused a hold; a regulator must decide",
+        );
+        return null;
+      }
+      const attempts = (failure?.attempts ?? 0) + 1;
+      const txHash = (error as { txHash?: string | null }).txHash ?? failure?.txHash ?? null;
+      this.failures.set(key, { attempts, lastError: describe(error), txHash });
+      const delay = this.backoff(attempts);
+      this.deps.logger.warn(
+        { batchId: hold.batchId, attempts, retryInMs: delay, err: error },
+        "a hold is not on-chain yet; retrying",
+      );
+      return delay;
     }
   }
 

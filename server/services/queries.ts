@@ -167,19 +167,8 @@ export class Queries {
   }
 
   /** The declaration that `eventId` was in error, if there is one. */
-  async declaration(eventId: string): Promise<EventView["declaredInError"]> {
-    const by = (await this.store.events.get(keys.declaration(eventId))) as string | undefined;
-    if (!by) return null;
-    const record = (await this.store.events.get(keys.event(by))) as EventRecord | undefined;
-    const declaration = (record?.body as TraceEvent | undefined)?.errorDeclaration;
-    if (!declaration) return null;
-    return {
-      by,
-      reason: declaration.reason,
-      declarationTime: declaration.declarationTime,
-      correctiveEventIDs: declaration.correctiveEventIDs ?? [],
-      explanation: declaration.explanation ?? null,
-    };
+  declaration(eventId: string): Promise<EventView["declaredInError"]> {
+    return declarationOf(this.store, eventId);
   }
 
   async submission(digest: string): Promise<{
@@ -265,4 +254,20 @@ export class Queries {
     const childKeys = await this.store.batches.keys(keys.childRange(batchId)).all();
     return childKeys.map((key) => key.slice(key.lastIndexOf(":") + 1));
   }
+}
+
+/** The declaration that `eventId` was in error (EPCIS errorDeclaration), if a later event made one. */
+export async function declarationOf(store: Store, eventId: string): Promise<EventView["declaredInError"]> {
+  const by = (await store.events.get(keys.declaration(eventId))) as string | undefined;
+  if (!by) return null;
+  const record = (await store.events.get(keys.event(by))) as EventRecord | undefined;
+  const declaration = (record?.body as TraceEvent | undefined)?.errorDeclaration;
+  if (!declaration) return null;
+  return {
+    by,
+    reason: declaration.reason,
+    declarationTime: declaration.declarationTime,
+    correctiveEventIDs: declaration.correctiveEventIDs ?? [],
+    explanation: declaration.explanation ?? null,
+  };
 }

@@ -6,6 +6,7 @@
 import { certificateUrl } from "./certificates";
 import { blockingHold } from "./holds";
 import { findRecalledAncestor } from "./ingest";
+import { declarationOf } from "./queries";
 import { batchUri } from "../domain/digital-link";
 import type { TraceEvent } from "../domain/events";
 import { orgIdOf } from "../domain/identifiers";
@@ -280,18 +281,14 @@ export class TraceService {
   }
 
   private async correction(eventId: string): Promise<TimelineEntry["correction"]> {
-    const by = (await this.store.events.get(keys.declaration(eventId))) as string | undefined;
-    if (!by) return null;
-    const declaration = ((await this.store.events.get(keys.event(by))) as EventRecord | undefined)?.body as
-      TraceEvent | undefined;
-    const error = declaration?.errorDeclaration;
-    if (!error) return null;
+    const declaration = await declarationOf(this.store, eventId);
+    if (!declaration) return null;
     return {
-      reason: error.reason,
-      explanation: error.explanation ?? null,
-      declarationTime: error.declarationTime,
-      declaredBy: by,
-      correctiveEventIds: error.correctiveEventIDs ?? [],
+      reason: declaration.reason,
+      explanation: declaration.explanation,
+      declarationTime: declaration.declarationTime,
+      declaredBy: declaration.by,
+      correctiveEventIds: declaration.correctiveEventIDs,
     };
   }
 

@@ -15,7 +15,7 @@ import {
 } from "../../services/certificates";
 import type { HoldService } from "../../services/holds";
 import type { Queries } from "../../services/queries";
-import { caller, requireOrg } from "../auth";
+import { requireOrg, requireRegulatorOrAdmin } from "../auth";
 import { HttpError } from "../errors";
 import { hex32, parse, reasonSchema } from "../schemas";
 
@@ -67,7 +67,7 @@ export function inspectionRoutes(
 
   /** The holds waiting to go on-chain, or that the gateway cannot sign (regulators, the admin). */
   router.get("/holds", async (_req, res) => {
-    if (caller(res).kind !== "admin") requireOrg(res, ["regulator"]);
+    requireRegulatorOrAdmin(res);
     res.json({ holds: await holds.list() });
   });
 

@@ -2,12 +2,12 @@
  * Organisations: onboarding and key rotation (platform admin); suspension and the list (platform
  * admin or a regulator); profiles (any caller).
  */
-import { Router, type Response } from "express";
+import { Router } from "express";
 
 import type { Dashboard } from "../../services/dashboard";
 import type { Registry } from "../../services/registry";
 import type { Queries } from "../../services/queries";
-import { caller, requireAdmin, requireOrg } from "../auth";
+import { requireAdmin, requireRegulatorOrAdmin } from "../auth";
 import { HttpError } from "../errors";
 import { hex32, newOrganisationSchema, pageQuerySchema, parse, reasonSchema } from "../schemas";
 import type { OrgRecord } from "../../store/records";
@@ -27,9 +27,6 @@ export function publicOrganisation(org: OrgRecord) {
 }
 
 /** The regulator organisation acting, or null for the platform admin; 403 for anyone else. */
-function regulatorOrAdmin(res: Response): OrgRecord | null {
-  return caller(res).kind === "admin" ? null : requireOrg(res, ["regulator"]);
-}
 
 /** `dashboard` lists organisations (GET /organisations); without it that route answers 404. */
 export function organisationRoutes(registry: Registry, queries: Queries, dashboard?: Dashboard): Router {
@@ -38,7 +35,7 @@ export function organisationRoutes(registry: Registry, queries: Queries, dashboa
 
   /** A page of organisations' public profiles, for the regulator dashboard. */
   router.get("/organisations", async (req, res) => {
-    regulatorOrAdmin(res);
+    requireRegulatorOrAdmin(res);
     if (!dashboard) throw new HttpError(404, "not_found", "listing organisations is not available here");
     const page = await dashboard.organisations(parse(pageQuerySchema, req.query, "the query"));
     res.setHeader("Cache-Control", "no-store");
@@ -73,7 +70,7 @@ export function organisationRoutes(registry: Registry, queries: Queries, dashboa
 
   // The admin suspends directly; a regulator signs suspendOrganisationBySig with its own key.
   router.post("/organisations/:orgId/suspension", async (req, res) => {
-    const actor = regulatorOrAdmin(res) ?? undefined;
+    const actor = requireRegulatorOrAdmin(res) ?? undefined;
     const orgId = orgIdParam(req.params.orgId);
     // A regulator that suspended itself could not undo it: only the platform admin may.
     if (actor?.orgId === orgId) {
@@ -84,7 +81,7 @@ export function organisationRoutes(registry: Registry, queries: Queries, dashboa
   });
 
   router.delete("/organisations/:orgId/suspension", async (req, res) => {
-    const actor = regulatorOrAdmin(res) ?? undefined;
+    const actor = requireRegulatorOrAdmin(res) ?? undefined;
     res.json({ organisation: publicOrganisation(await registry.reinstate(orgIdParam(req.params.orgId), actor)) });
   });
 

@@ -9,7 +9,7 @@ import { z } from "zod";
 
 import type { Dashboard, DashboardStats } from "../../services/dashboard";
 import { barChart, lineChart } from "../../web/charts";
-import { caller, requireOrg } from "../auth";
+import { requireRegulatorOrAdmin } from "../auth";
 import { parse } from "../schemas";
 import { publicOrganisation } from "./organisations";
 
@@ -39,11 +39,6 @@ const CATEGORY_NAMES: Record<string, string> = {
 
 const searchQuerySchema = z.object({ q: z.string().trim().min(1).max(100) }).strict();
 
-/** 401 without a key (authenticate), 403 unless the key is the admin's or a regulator's. */
-function requireRegulator(res: Response): void {
-  if (caller(res).kind !== "admin") requireOrg(res, ["regulator"]);
-}
-
 /** Private, changing data: never cached. */
 const noStore = (res: Response) => res.setHeader("Cache-Control", "no-store");
 
@@ -51,7 +46,7 @@ export function regulatorRoutes(dashboard: Dashboard): Router {
   const router = Router();
 
   router.get("/regulator/search", async (req, res) => {
-    requireRegulator(res);
+    requireRegulatorOrAdmin(res);
     const { q } = parse(searchQuerySchema, req.query, "the query");
     const found = await dashboard.search(q);
     noStore(res);
@@ -62,14 +57,14 @@ export function regulatorRoutes(dashboard: Dashboard): Router {
   });
 
   router.get("/regulator/stats", async (_req, res) => {
-    requireRegulator(res);
+    requireRegulatorOrAdmin(res);
     noStore(res);
     res.json(await dashboard.stats());
   });
 
   for (const name of CHARTS) {
     router.get(`/regulator/charts/${name}.svg`, async (_req, res) => {
-      requireRegulator(res);
+      requireRegulatorOrAdmin(res);
       noStore(res);
       res.type("image/svg+xml; charset=utf-8").send(chartOf(name, await dashboard.stats()));
     });

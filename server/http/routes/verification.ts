@@ -5,6 +5,7 @@
  * regulator's or the batch producer's).
  */
 import { Router } from "express";
+import { rateLimit } from "express-rate-limit";
 import { z } from "zod";
 
 import type { EvidenceService } from "../../services/evidence";
@@ -24,10 +25,18 @@ const evidenceQuerySchema = z
   })
   .strict();
 
-/** Public: mounted before authentication. */
-export function evidenceRoutes(evidence: EvidenceService): Router {
+/** Public: mounted before authentication. A bundle can be large, so each address gets `perMinute`. */
+export function evidenceRoutes(evidence: EvidenceService, perMinute = 120): Router {
   const router = Router();
-  router.get("/batches/:batchId/evidence", async (req, res) => {
+  const limit = rateLimit({
+    windowMs: 60_000,
+    limit: perMinute,
+    standardHeaders: "draft-7",
+    legacyHeaders: false,
+    handler: (_req, _res, next) =>
+      next(new HttpError(429, "rate_limited", "too many evidence requests from this address; slow down")),
+  });
+  router.get("/batches/:batchId/evidence", limit, async (req, res) => {
     const batchId = parse(hex32, req.params.batchId, "batch id");
     const { ancestors } = parse(evidenceQuerySchema, req.query, "the query");
     res.setHeader("Cache-Control", "no-store");
