@@ -298,6 +298,12 @@ export class IngestService {
     // Read once per submission: a submission of 500 readings usually names a few batches many times.
     const records = new Map<string, Promise<BatchRecord | null>>();
     const ancestors = new Map<string, Promise<string | null>>();
+    const memo = new Map<string, Promise<unknown>>();
+    const once = <T>(key: string, read: () => Promise<T>): Promise<T> => {
+      let value = memo.get(key) as Promise<T> | undefined;
+      if (!value) memo.set(key, (value = read()));
+      return value;
+    };
     const stored = (batchId: string): Promise<BatchRecord | null> => {
       let record = records.get(batchId);
       if (!record) {
@@ -319,14 +325,16 @@ export class IngestService {
       return record ? { orgId: record.orgId, body: record.body as TraceEvent, recordTime: record.recordTime } : null;
     };
     return {
-      org: async (orgId) => (await store.orgs.get(keys.org(orgId))) ?? null,
+      org: (orgId) => once(`org:${orgId}`, async () => (await store.orgs.get(keys.org(orgId))) ?? null),
       event,
       declaredBy: async (eventId) => (await store.events.get(keys.declaration(eventId))) ?? null,
-      batchEvents: async (batchId) => {
-        const ids = (await store.events.values(keys.batchEventRange(batchId)).all()) as string[];
-        const records = (await store.events.getMany(ids.map((id) => keys.event(id)))) as EventRecord[];
-        return records.map((r) => ({ eventId: r.eventId, orgId: r.orgId, body: r.body as TraceEvent }));
-      },
+      // Read once per submission: every declaration about a batch replays its history.
+      batchEvents: (batchId) =>
+        once(`history:${batchId}`, async () => {
+          const ids = (await store.events.values(keys.batchEventRange(batchId)).all()) as string[];
+          const records = (await store.events.getMany(ids.map((id) => keys.event(id)))) as EventRecord[];
+          return records.map((r) => ({ eventId: r.eventId, orgId: r.orgId, body: r.body as TraceEvent }));
+        }),
       batch,
       state: async (batchId) => {
         const known = overlay.get(batchId) ?? (await store.batches.get(keys.batchState(batchId)));
@@ -339,7 +347,8 @@ export class IngestService {
         if (!found) ancestors.set(batchId, (found = findRecalledAncestor(batchId, stored)));
         return found;
       },
-      orgByUscc: async (uscc) => (await store.orgs.get(keys.org(orgIdOf(uscc)))) ?? null,
+      orgByUscc: (uscc) =>
+        once(`org:${orgIdOf(uscc)}`, async () => (await store.orgs.get(keys.org(orgIdOf(uscc)))) ?? null),
     };
   }
 }
