@@ -7,7 +7,7 @@
  * ilmd, other extensions — is a problem of that event naming its index and JSON path, never
  * silently dropped.
  */
-import { canonicalHash } from "./canonical";
+import { eventHash } from "./canonical";
 import { batchUri } from "./digital-link";
 import {
   CARRIERS,
@@ -291,9 +291,9 @@ class EventReader {
 
   /** The eventID and yt:eventHash, when they are YuTrace's, must be the ids of what was read. */
   private checkIds(epcis: Json, event: TraceEvent): void {
-    const own = canonicalHash(event);
+    const own = eventHash(event);
     const original = declaredEvent(event);
-    const expected = original ? canonicalHash(original) : own;
+    const expected = original ? eventHash(original) : own;
     const eventID = epcis.eventID;
     if (typeof eventID === "string" && eventID.startsWith(URN.event) && eventID !== URN.event + expected) {
       this.problem(

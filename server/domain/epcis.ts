@@ -25,7 +25,7 @@
  * epcClass URIs that are not RFC 3986 URIs (a bare path, raw characters). They are written in
  * their nearest EPCIS form and the value as recorded is kept in `yt:asRecorded` (path → value).
  */
-import { canonicalHash } from "./canonical";
+import { eventHash } from "./canonical";
 import { batchUri, parseDigitalLink } from "./digital-link";
 import { declaredEvent, type TraceEvent } from "./events";
 
@@ -152,7 +152,7 @@ export function toEpcisEvent(stored: StoredEvent): EpcisEvent {
     eventTime: carry("time", "eventTime", event.eventTime),
     eventTimeZoneOffset: carry("offset", "eventTimeZoneOffset", event.eventTimeZoneOffset),
     // An error declaration carries the eventID of the event it declares in error, as EPCIS 2.0 asks.
-    eventID: URN.event + (original ? canonicalHash(original) : stored.eventId),
+    eventID: URN.event + (original ? eventHash(original) : stored.eventId),
     recordTime: stored.recordTime,
   };
   if (event.errorDeclaration) {

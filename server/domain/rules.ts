@@ -7,7 +7,7 @@
 import type { BatchRecord, BatchState, OrgRecord, RoleName } from "../store/records";
 import { batchesOf, declaredEvent, type BizStep, type TraceEvent } from "./events";
 import { batchIdOfKey } from "./batch-id";
-import { canonicalHash } from "./canonical";
+import { eventHash } from "./canonical";
 
 /** Who must be holding the batch for the step. */
 type Custody =
@@ -365,7 +365,7 @@ async function checkDeclaration(
 
 /** The id of the event an error declaration repeats. */
 export function originalEventId(event: TraceEvent): string {
-  return canonicalHash(declaredEvent(event) ?? event);
+  return eventHash(declaredEvent(event) ?? event);
 }
 
 function touches(event: TraceEvent, batchId: string): boolean {

@@ -8,7 +8,7 @@ import { SigningKey, computeAddress, id } from "ethers";
 
 import { ledgerDomain, submissionDigest } from "../chain/typed-data";
 import { batchIdOf } from "../domain/batch-id";
-import { canonicalHash } from "../domain/canonical";
+import { canonicalHash, eventHash } from "../domain/canonical";
 import { batchUri } from "../domain/digital-link";
 import type { TraceEvent } from "../domain/events";
 import { orgIdOf } from "../domain/identifiers";
@@ -101,7 +101,7 @@ export function exampleSubmission(publicUrl: string): { events: TraceEvent[] } {
 /** Every example of the document, for the gateway at `publicUrl`. */
 export function openApiExamples(publicUrl: string) {
   const body = exampleSubmission(publicUrl);
-  const eventIds = body.events.map((event) => canonicalHash(event));
+  const eventIds = body.events.map((event) => eventHash(event));
   const tree = merkleTree(eventIds);
   const nonce = 7;
   const submission = { org: PRODUCER_ACCOUNT, root: tree.root, count: eventIds.length, nonce: BigInt(nonce) };

@@ -4,7 +4,7 @@
  * given inline here, in outline — the full definition is GS1's EPCIS 2.0 JSON schema, which every
  * export validates against (test/domain/epcis.test.ts).
  */
-import { canonicalHash } from "../domain/canonical";
+import { eventHash } from "../domain/canonical";
 import { epcisDocument, epcisQueryDocument, type StoredEvent } from "../domain/epcis";
 import { BIZ_STEPS, MAX_EVENTS_PER_SUBMISSION } from "../domain/events";
 import { MAX_PAGE } from "../services/queries";
@@ -172,7 +172,7 @@ const query = (name: string, schema: Schema, description: string, required = fal
 
 export function epcisPaths(x: OpenApiExamples): Record<string, Record<string, Schema>> {
   const stored: StoredEvent[] = x.submissionBody.events.map((body) => ({
-    eventId: canonicalHash(body),
+    eventId: eventHash(body),
     recordTime: RECORDED_AT,
     body,
   }));

@@ -84,7 +84,7 @@ const identifiers: Record<string, Schema> = {
   Hex32: { type: "string", pattern: HEX32, description: "32 bytes as 0x and 64 lower-case hex digits." },
   OrgId: hex32("Organisation id: keccak256 of its UTF-8 统一社会信用代码 (主体码, GB/T 38155)."),
   BatchId: hex32("Batch (追溯单元) id: keccak256(abi.encode(uint64 gtin, string lot)), as the contract computes it."),
-  EventId: hex32("Event id: keccak256 of the RFC 8785 (JCS) canonical JSON of the event exactly as it was sent."),
+  EventId: hex32("Event id: SHA-256 of the RFC 8785 (JCS) canonical JSON of the event exactly as it was sent."),
   SubmissionId: hex32("Submission id: the EIP-712 digest of Submission{org, root, count, nonce}."),
   Address: { type: "string", pattern: "^0x[0-9a-fA-F]{40}$", description: "An EVM account address." },
   Date: { type: "string", format: "date", pattern: "^\\d{4}-\\d{2}-\\d{2}$", examples: ["2026-11-20"] },
@@ -315,7 +315,7 @@ const events: Record<string, Schema> = {
       },
     },
     description:
-      "A trace event. Its id is the keccak256 of its RFC 8785 canonical JSON, exactly as sent: nothing is added or " +
+      "A trace event. Its id is the SHA-256 of its RFC 8785 canonical JSON, exactly as sent: nothing is added or " +
       "rewritten, so a client computes the same id.",
   },
   EventSubmission: strictObject(

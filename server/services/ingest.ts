@@ -11,7 +11,7 @@ import { Signature, verifyTypedData, type BaseWallet, type TypedDataDomain } fro
 import { z } from "zod";
 
 import { LEDGER_TYPES, submissionDigest } from "../chain/typed-data";
-import { canonicalHash, exceedsDepth } from "../domain/canonical";
+import { canonicalHash, eventHash, exceedsDepth } from "../domain/canonical";
 import { batchIdOfKey } from "../domain/batch-id";
 import { MAX_EVENTS_PER_SUBMISSION, batchesOf, traceEventSchema, type TraceEvent } from "../domain/events";
 import { orgIdOf } from "../domain/identifiers";
@@ -121,7 +121,7 @@ export class IngestService {
     const now = (this.deps.now ?? (() => new Date()))();
     const events = validateEvents(body.events);
     // Duplicates first: a resent event must read as a duplicate, not as breaking custody rules.
-    const hashes = events.map((event) => canonicalHash(event));
+    const hashes = events.map((event) => eventHash(event));
     await this.refuseDuplicates(hashes);
     const overlay = new Map<string, BatchState>();
     const held = new Set<string>();

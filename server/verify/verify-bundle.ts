@@ -1,6 +1,6 @@
 /**
  * Checks an evidence bundle against the chain (DESIGN §3, "Verifying"): for each event, that its
- * body hashes to its id, that the id is in its submission's Merkle root, that the submission was
+ * body hashes to its id (SHA-256 of its canonical JSON), that the id is in its submission's Merkle root, that the submission was
  * signed by an account of the organisation, that this account held a role allowed to record the
  * step at the anchor's block, that the submission is in a root anchored on-chain, and that the
  * batches it names exist on-chain. The batch's status and recalled ancestors come from the chain,
@@ -10,7 +10,7 @@ import { getAddress, recoverAddress } from "ethers";
 
 import { ledgerDomain, submissionDigest } from "../chain/typed-data";
 import { batchIdOfKey } from "../domain/batch-id";
-import { canonicalHash } from "../domain/canonical";
+import { canonicalHash, eventHash } from "../domain/canonical";
 import { batchesOf, traceEventSchema, type TraceEvent } from "../domain/events";
 import { orgIdOf } from "../domain/identifiers";
 import { verifyMerkleProof } from "../domain/merkle";
@@ -266,7 +266,7 @@ async function checkEvent(
   const body = parseEvent(event.body);
   const evidence = bundle.submissions?.[event.submission];
   const checks: Check[] = [];
-  const hash = safeHash(event.body);
+  const hash = safeEventHash(event.body);
   checks.push(
     hash === event.eventId
       ? { name: "hash", ok: true, detail: "the body hashes to the event id" }
@@ -375,6 +375,14 @@ function report(
 function parseEvent(body: unknown): TraceEvent | null {
   const parsed = traceEventSchema.safeParse(body);
   return parsed.success ? (body as TraceEvent) : null;
+}
+
+function safeEventHash(value: unknown): string | null {
+  try {
+    return eventHash(value);
+  } catch {
+    return null;
+  }
 }
 
 function safeHash(value: unknown): string | null {

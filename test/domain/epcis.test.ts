@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { expect } from "chai";
 import fc from "fast-check";
 
-import { canonicalHash } from "../../server/domain/canonical";
+import { eventHash } from "../../server/domain/canonical";
 import { batchUri } from "../../server/domain/digital-link";
 import {
   GLN_BASE,
@@ -47,7 +47,7 @@ const TALLOW = { gtin: "06903885030039", lot: "TL20261101" };
 const HOTPOT = { gtin: "06903885010017", lot: "DZ20261120-01" };
 const RECORDED_AT = "2026-11-22T06:00:00.000Z";
 
-const stored = (body: TraceEvent): StoredEvent => ({ eventId: canonicalHash(body), recordTime: RECORDED_AT, body });
+const stored = (body: TraceEvent): StoredEvent => ({ eventId: eventHash(body), recordTime: RECORDED_AT, body });
 /** The EPCIS form of `body` as a client receives it: through JSON. */
 const exported = (body: TraceEvent): EpcisEvent => JSON.parse(JSON.stringify(toEpcisEvent(stored(body))));
 const documentOf = (...bodies: TraceEvent[]) => epcisDocument(bodies.map(stored));
@@ -137,7 +137,7 @@ function declaration(): ObjectEvent {
     errorDeclaration: {
       declarationTime: "2026-11-20T18:00:00+08:00",
       reason: "incorrect_data",
-      correctiveEventIDs: [canonicalHash(corrected)],
+      correctiveEventIDs: [eventHash(corrected)],
       explanation: "数量录入错误：实际发运 100 kg",
     },
   };
@@ -172,7 +172,7 @@ describe("EPCIS 2.0", function () {
     it("writes a valid document of an ObjectEvent with every field, mapping codes to URIs", function () {
       expectValidEpcis(documentOf(shipment(), inspection()));
       const event = exported(shipment());
-      expect(event.eventID).to.equal(`${URN.event}${canonicalHash(shipment())}`);
+      expect(event.eventID).to.equal(`${URN.event}${eventHash(shipment())}`);
       expect(event.recordTime).to.equal(RECORDED_AT);
       expect(event.readPoint).to.deep.equal({ id: "urn:epc:id:sgln:6903885.00001.1" });
       expect(event.bizLocation).to.deep.equal({
@@ -224,8 +224,8 @@ describe("EPCIS 2.0", function () {
       const document = documentOf(shipment(), declaration());
       expectValidEpcis(document);
       const event = exported(declaration());
-      expect(event.eventID).to.equal(`${URN.event}${canonicalHash(shipment())}`);
-      expect(event["yt:eventHash"]).to.equal(canonicalHash(declaration()));
+      expect(event.eventID).to.equal(`${URN.event}${eventHash(shipment())}`);
+      expect(event["yt:eventHash"]).to.equal(eventHash(declaration()));
       expect(event.errorDeclaration).to.deep.equal({
         declarationTime: "2026-11-20T18:00:00+08:00",
         reason: "incorrect_data",
@@ -278,7 +278,7 @@ describe("EPCIS 2.0", function () {
       });
       const back = fromEpcisEvent(event);
       expect(back.problems).to.deep.equal([]);
-      expect(canonicalHash(back.event)).to.equal(canonicalHash(body));
+      expect(eventHash(back.event)).to.equal(eventHash(body));
     });
 
     it("writes a query answer as a valid EPCISQueryDocument with the next cursor", function () {
@@ -315,7 +315,7 @@ describe("EPCIS 2.0", function () {
           const back = fromEpcisEvent(epcis);
           assert.deepEqual(back.problems, []);
           assert.deepEqual(back.event, body);
-          assert.equal(canonicalHash(back.event), canonicalHash(body));
+          assert.equal(eventHash(back.event), eventHash(body));
         }),
         { numRuns: 300 },
       );
@@ -478,7 +478,7 @@ describe("EPCIS 2.0", function () {
       const declared = exported(declaration());
       (declared.errorDeclaration as Record<string, unknown>).reason = "did_not_occur";
       expect(problemsOf(declared).map((p) => p.path)).to.deep.equal(["epcisBody.eventList.0.yt:eventHash"]);
-      const other = { ...exported(declaration()), eventID: `${URN.event}${canonicalHash(inspection())}` };
+      const other = { ...exported(declaration()), eventID: `${URN.event}${eventHash(inspection())}` };
       expect(problemsOf(other)[0]!.message).to.contain("declares in error");
     });
 

@@ -5,7 +5,7 @@
 import { expect } from "chai";
 import { ZeroAddress, ZeroHash } from "ethers";
 
-import { canonicalHash } from "../../server/domain/canonical";
+import { eventHash } from "../../server/domain/canonical";
 import { checkEvent, MAX_CLOCK_SKEW_MS, STEP_RULES, type RuleLookups } from "../../server/domain/rules";
 import {
   BIZ_STEPS,
@@ -663,14 +663,14 @@ describe("event rules", function () {
     it("gives custody back to the shipper when a shipment is declared in error after its receipt", async function () {
       const shipment = shipTo(orgs.logistics);
       const receipt = objectEvent("receiving", [CHILI]);
-      const shipmentId = canonicalHash(shipment);
+      const shipmentId = eventHash(shipment);
       lookups.events.set(shipmentId, {
         orgId: orgs.producer.orgId,
         body: shipment,
         recordTime: NOW.toISOString(),
         batchIds: [ids.chili],
       });
-      lookups.events.set(canonicalHash(receipt), {
+      lookups.events.set(eventHash(receipt), {
         orgId: orgs.logistics.orgId,
         body: receipt,
         recordTime: NOW.toISOString(),

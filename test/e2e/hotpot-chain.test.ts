@@ -11,7 +11,7 @@ import { expect } from "chai";
 import { ZeroHash, getAddress } from "ethers";
 
 import { batchIdOf } from "../../server/domain/batch-id";
-import { canonicalHash } from "../../server/domain/canonical";
+import { canonicalHash, eventHash } from "../../server/domain/canonical";
 import { batchUri, parseDigitalLink } from "../../server/domain/digital-link";
 import { gtin14, orgIdOf, uscc } from "../../server/domain/identifiers";
 import type { EventView } from "../../server/services/queries";
@@ -143,7 +143,7 @@ describe("a new hotpot-base supply chain, end to end through `npm start` and the
     expect(response.status, JSON.stringify(response.body)).to.equal(202);
     expect(response.body.submission.status).to.equal("pending");
     expect(response.body.submission.count).to.equal(events.length);
-    expect(response.body.events.map((e) => e.eventId)).to.deep.equal(events.map((e) => canonicalHash(e)));
+    expect(response.body.events.map((e) => e.eventId)).to.deep.equal(events.map((e) => eventHash(e)));
     for (const { eventId } of response.body.events) recordedBy.set(eventId, who);
     lastSubmissionAt = Date.now();
     return response.body;

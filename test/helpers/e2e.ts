@@ -13,7 +13,7 @@ import { JsonRpcProvider, id, recoverAddress, type TypedDataDomain } from "ether
 
 import { TraceLedger__factory, type TraceLedger } from "../../typechain-types";
 import { ledgerDomain, submissionDigest } from "../../server/chain/typed-data";
-import { canonicalHash } from "../../server/domain/canonical";
+import { eventHash } from "../../server/domain/canonical";
 import { freePort, portInUse } from "../../server/chain/local-node";
 import { verifyMerkleProof } from "../../server/domain/merkle";
 import type { EventView } from "../../server/services/queries";
@@ -313,7 +313,7 @@ export const ON_CHAIN_STATUS = { active: 1n, held: 2n, recalled: 3n } as const;
 export async function verifyEventOnChain(view: EventView, chain: ChainView, role: RoleName): Promise<void> {
   const what = `event ${view.eventId}`;
   expect(view.status, what).to.equal("anchored");
-  expect(canonicalHash(view.event), `${what}: canonical hash of the body`).to.equal(view.eventId);
+  expect(eventHash(view.event), `${what}: canonical hash of the body`).to.equal(view.eventId);
 
   const { submission, proofs, anchor } = view;
   expect(verifyMerkleProof(submission.root, view.eventId, proofs.eventToSubmission), `${what}: proof to submission`).to

@@ -12,7 +12,7 @@ import request from "supertest";
 import { ROLE_IDS } from "../../server/chain/ledger-client";
 import { submissionDigest } from "../../server/chain/typed-data";
 import { batchIdOf } from "../../server/domain/batch-id";
-import { canonicalHash } from "../../server/domain/canonical";
+import { canonicalHash, eventHash } from "../../server/domain/canonical";
 import { batchUri } from "../../server/domain/digital-link";
 import { verifyMerkleProof } from "../../server/domain/merkle";
 import type { Gateway } from "../../server/gateway";
@@ -376,7 +376,7 @@ describe("HTTP API: the supply chain of a Chongqing hotpot base, end to end", fu
       const located = await api().get(first.headers.location).set(bearer(otherProducer.apiKey));
       expect(located.status).to.equal(200);
       expect(located.body).to.deep.include({ id: submission.id, seq: submission.seq, count: 3 });
-      expect(first.body.events).to.deep.equal(events.map((event, index) => ({ index, eventId: canonicalHash(event) })));
+      expect(first.body.events).to.deep.equal(events.map((event, index) => ({ index, eventId: eventHash(event) })));
 
       const retry = await send();
       expect(retry.status).to.equal(202);
@@ -460,7 +460,7 @@ describe("HTTP API: the supply chain of a Chongqing hotpot base, end to end", fu
       );
       const { submission, proofs, anchor } = view;
       expect(anchor).to.be.an("object");
-      expect(view.eventId).to.equal(canonicalHash(view.event));
+      expect(view.eventId).to.equal(eventHash(view.event));
       expect(submission.signer).to.equal(inspector.account);
       expect(submission.count).to.equal(1);
 

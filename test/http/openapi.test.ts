@@ -12,7 +12,7 @@ import pino from "pino";
 import request from "supertest";
 
 import { ChainUnavailableError } from "../../server/chain/errors";
-import { canonicalHash } from "../../server/domain/canonical";
+import { eventHash } from "../../server/domain/canonical";
 import {
   BIZ_STEPS,
   CHONGQING_DISTRICTS,
@@ -302,7 +302,7 @@ describe("OpenAPI document", () => {
         submission: { root: string; count: number };
         events: { index: number; eventId: string }[];
       };
-      const ids = body.events.map((event) => canonicalHash(event));
+      const ids = body.events.map((event) => eventHash(event));
       expect(accepted.events).to.deep.equal(ids.map((eventId, index) => ({ index, eventId })));
       expect(accepted.submission).to.include({ root: merkleTree(ids).root, count: ids.length });
     });

@@ -9,7 +9,7 @@ import { expect } from "chai";
 import { Wallet } from "ethers";
 import request from "supertest";
 
-import { canonicalHash } from "../../server/domain/canonical";
+import { eventHash } from "../../server/domain/canonical";
 import { keys } from "../../server/store/keys";
 import type { EventRecord, SubmissionAnchor, SubmissionRecord } from "../../server/store/records";
 import type { VerificationReport } from "../../server/verify/verify-bundle";
@@ -122,7 +122,7 @@ describe("regulator: evidence, verification, corrections, lineage and recalls", 
       expect(bundle.batch.parents).to.deep.equal([ids.chili]);
       expect(bundle.events.map((e: { eventId: string }) => e.eventId)).to.deep.equal([events.made, events.boxed]);
       for (const event of bundle.events) {
-        expect(canonicalHash(event.body)).to.equal(event.eventId);
+        expect(eventHash(event.body)).to.equal(event.eventId);
         const submission = bundle.submissions[event.submission];
         expect(submission.signature).to.match(/^0x[0-9a-f]{130}$/);
         expect(submission.account).to.equal(producer.account);
@@ -352,7 +352,7 @@ describe("regulator: evidence, verification, corrections, lineage and recalls", 
       original = objectEvent("shipping", cstTime(0, 2), [q], { destinationList: destination(producer) });
       [events.wrongShipment] = await submit(carrier, [original]);
       const corrective = objectEvent("shipping", cstTime(0, 2, 5), [q], { destinationList: destination(shop) });
-      correctiveId = canonicalHash(corrective);
+      correctiveId = eventHash(corrective);
       const declaration = {
         ...original,
         errorDeclaration: {

@@ -9,7 +9,7 @@ import { expect } from "chai";
 import { Wallet, verifyTypedData, type BaseWallet, type TypedDataDomain } from "ethers";
 
 import { LEDGER_TYPES, ledgerDomain, submissionDigest } from "../../server/chain/typed-data";
-import { canonicalHash } from "../../server/domain/canonical";
+import { eventHash } from "../../server/domain/canonical";
 import { batchIdOf } from "../../server/domain/batch-id";
 import { gtin14, orgIdOf, uscc } from "../../server/domain/identifiers";
 import { merkleTree, verifyMerkleProof } from "../../server/domain/merkle";
@@ -134,7 +134,7 @@ describe("event ingest", function () {
     const { replayed, result } = await ingest.submit(PRODUCER, { body: { events }, idempotencyKey: null });
     expect(replayed).to.equal(false);
 
-    const hashes = events.map((e) => canonicalHash(JSON.parse(JSON.stringify(e))));
+    const hashes = events.map((e) => eventHash(JSON.parse(JSON.stringify(e))));
     expect(result.events.map((e) => e.eventId)).to.deep.equal(hashes);
     const root = merkleTree(hashes).root;
     expect(result.submission).to.deep.include({ seq: 1, status: "pending", count: 2, root, nonce: 0 });
@@ -240,7 +240,7 @@ describe("event ingest", function () {
   it("accepts a self-signed submission only with the right nonce and the organisation's signature", async function () {
     const self = { ...PRODUCER, custody: "self" as const };
     const events = [commissioning()];
-    const root = merkleTree([canonicalHash(events[0])]).root;
+    const root = merkleTree([eventHash(events[0])]).root;
     const value = { org: self.account, root, count: 1, nonce: 0 };
     const types = { Submission: [...LEDGER_TYPES.Submission] };
     const wrong = await Wallet.createRandom().signTypedData(domain, types, value);
