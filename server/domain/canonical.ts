@@ -47,7 +47,12 @@ function assertJson(value: unknown, path: string): void {
  * digest over the tree's root, the anchor tree) stays keccak256, so the contract is unchanged.
  */
 export function eventHash(event: unknown): string {
-  return `0x${createHash("sha256").update(canonicalize(event), "utf8").digest("hex")}`;
+  return canonicalSha256(event);
+}
+
+/** SHA-256 of the canonical JSON of `value`, 0x-prefixed lower-case hex. */
+export function canonicalSha256(value: unknown): string {
+  return `0x${createHash("sha256").update(canonicalize(value), "utf8").digest("hex")}`;
 }
 
 /** keccak256 of the canonical JSON of `value`, 0x-prefixed lower-case hex (metadata, request fingerprints). */

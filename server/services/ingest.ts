@@ -11,7 +11,7 @@ import { Signature, verifyTypedData, type BaseWallet, type TypedDataDomain } fro
 import { z } from "zod";
 
 import { LEDGER_TYPES, submissionDigest } from "../chain/typed-data";
-import { canonicalHash, eventHash, exceedsDepth } from "../domain/canonical";
+import { canonicalSha256, eventHash, exceedsDepth } from "../domain/canonical";
 import { batchIdOfKey } from "../domain/batch-id";
 import { MAX_EVENTS_PER_SUBMISSION, batchesOf, traceEventSchema, type TraceEvent } from "../domain/events";
 import { orgIdOf } from "../domain/identifiers";
@@ -92,7 +92,8 @@ export class IngestService {
     if (exceedsDepth(input.body, MAX_JSON_DEPTH)) {
       throw new HttpError(400, "too_deeply_nested", `the request body nests deeper than ${MAX_JSON_DEPTH} levels`);
     }
-    const requestHash = canonicalHash(input.body);
+    // Only a retried request needs comparing; SHA-256 (native) of the canonical body.
+    const requestHash = input.idempotencyKey === null ? null : canonicalSha256(input.body);
     return this.mutex.run(async () => {
       if (input.idempotencyKey !== null) {
         const previous = await this.deps.store.journal.get(keys.idempotency(org.orgId, input.idempotencyKey));
@@ -116,7 +117,7 @@ export class IngestService {
     org: OrgRecord,
     body: z.infer<typeof bodySchema>,
     idempotencyKey: string | null,
-    requestHash: string,
+    requestHash: string | null,
   ): Promise<SubmissionAccepted> {
     const now = (this.deps.now ?? (() => new Date()))();
     const events = validateEvents(body.events);

@@ -122,7 +122,8 @@ export interface SubmissionRecord {
   events: unknown[];
   acceptedAt: string;
   idempotencyKey: string | null;
-  requestHash: string;
+  /** SHA-256 of the canonical request body, kept when it came with an Idempotency-Key. */
+  requestHash: string | null;
   /** Custody changes the submission made, applied in order (rebuilds `state:` records). */
   stateChanges: BatchState[];
 }
