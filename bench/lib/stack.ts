@@ -28,10 +28,15 @@ export interface Stack {
 }
 
 /** Starts YuTrace (chain + gateway) in a fresh data folder; `env` adds configuration. */
-export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
+export async function startStack(env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Stack> {
   const location = await freshLocation();
   progress(`starting hardhat node :${location.chainPort} and gateway :${location.port}`);
-  const yt = await startYuTrace({ ...location, logLevel: "error", env: { YUTRACE_DEMO_DATA: "false", ...env } });
+  const yt = await startYuTrace({
+    ...location,
+    logLevel: "error",
+    env: { YUTRACE_DEMO_DATA: "false", ...env },
+    nodeArgs,
+  });
   const adminKey = await readAdminApiKey(location.dataDir);
   return {
     yt,

@@ -42,7 +42,12 @@ const ANCHORED = new Interface([
 export async function ingest(options: IngestOptions): Promise<Figure[]> {
   const seconds = options.quick ? 4 : 60;
   const naiveSeconds = options.quick ? 3 : 20;
-  const stack = await startStack({ YUTRACE_WRITE_RATE_LIMIT: "1000000", YUTRACE_ANCHOR_INTERVAL_MS: "1000" });
+  // `BENCH_PROFILE_DIR=… npm run bench ingest` writes the gateway's CPU profile there.
+  const profile = process.env.BENCH_PROFILE_DIR;
+  const stack = await startStack(
+    { YUTRACE_WRITE_RATE_LIMIT: "1000000", YUTRACE_ANCHOR_INTERVAL_MS: "1000" },
+    profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [],
+  );
   try {
     const producer = await createOrg(stack, "producer");
     const lots = await createBatches(stack, producer, options.quick ? 4 : 20);

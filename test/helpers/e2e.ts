@@ -49,6 +49,8 @@ export interface StartOptions {
   timeoutMs?: number;
   /** More environment for the process (wins over the defaults above). */
   env?: Record<string, string>;
+  /** Options for node itself, e.g. ["--cpu-prof", "--cpu-prof-dir=…"] (benchmarks). */
+  nodeArgs?: string[];
 }
 
 /** A fresh data dir and two free ports, for a first start. */
@@ -63,19 +65,23 @@ export async function freshLocation(): Promise<{ dataDir: string; port: number; 
 /** Starts `ts-node --transpile-only scripts/start.ts` as `npm start` does and waits until it is running. */
 export async function startYuTrace(options: StartOptions): Promise<YuTraceProcess> {
   const { dataDir, port, chainPort } = options;
-  const child = spawn(process.execPath, [TS_NODE_BIN, "--transpile-only", "scripts/start.ts"], {
-    cwd: PROJECT_ROOT,
-    env: {
-      ...process.env,
-      YUTRACE_DATA_DIR: dataDir,
-      YUTRACE_PORT: String(port),
-      YUTRACE_CHAIN_PORT: String(chainPort),
-      YUTRACE_ANCHOR_INTERVAL_MS: "300",
-      YUTRACE_LOG_LEVEL: options.logLevel ?? "warn",
-      ...options.env,
+  const child = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), TS_NODE_BIN, "--transpile-only", "scripts/start.ts"],
+    {
+      cwd: PROJECT_ROOT,
+      env: {
+        ...process.env,
+        YUTRACE_DATA_DIR: dataDir,
+        YUTRACE_PORT: String(port),
+        YUTRACE_CHAIN_PORT: String(chainPort),
+        YUTRACE_ANCHOR_INTERVAL_MS: "300",
+        YUTRACE_LOG_LEVEL: options.logLevel ?? "warn",
+        ...options.env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
     },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  );
   let output = "";
   child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
