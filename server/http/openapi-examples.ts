@@ -404,6 +404,7 @@ export const ERROR_EXAMPLES: Record<string, ErrorExample> = {
   organisation_suspended: { status: 403, message: "this organisation is suspended" },
   organisation_required: { status: 403, message: "this call is made by an organisation's key" },
   admin_required: { status: 403, message: "this call needs the platform admin key" },
+  store_unavailable: { status: 503, message: "the submission could not be written; nothing was stored" },
   cannot_suspend_self: { status: 409, message: "a regulator cannot suspend its own organisation" },
   role_not_allowed: { status: 403, message: "this call needs the role producer" },
   not_product_owner: { status: 403, message: `product ${EXAMPLE_GTIN} belongs to another organisation` },

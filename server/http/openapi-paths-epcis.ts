@@ -211,7 +211,7 @@ export function epcisPaths(x: OpenApiExamples): Record<string, Record<string, Sc
         },
         errors: ["invalid_request", "invalid_idempotency_key", "too_many_events", "too_deeply_nested"].concat(
           ["signature_required", "organisation_required", "role_not_allowed"],
-          ["duplicate_event", "idempotency_key_reused", "events_rejected"],
+          ["duplicate_event", "idempotency_key_reused", "events_rejected", "store_unavailable"],
         ),
       }),
     },

@@ -430,7 +430,7 @@ function eventPaths(x: OpenApiExamples): Record<string, Record<string, Schema>> 
         errors: ["invalid_submission", "invalid_idempotency_key", "too_many_events", "too_deeply_nested"].concat(
           ["signature_required"],
           ["organisation_required", "role_not_allowed", "duplicate_event", "idempotency_key_reused", "wrong_nonce"],
-          ["events_rejected", "invalid_signature"],
+          ["events_rejected", "invalid_signature", "store_unavailable"],
         ),
       }),
     },

@@ -61,15 +61,39 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 /** Far deeper than any valid submission (about 7 levels), far shallower than the stack allows. */
 const MAX_JSON_DEPTH = 32;
 
+/**
+ * What accepted submissions changed that may not be on disk yet: the next submission's rules must
+ * see it (custody, duplicates, nonces, idempotency keys, holds) while the group commit writes it.
+ */
+interface Uncommitted {
+  states: Map<string, BatchState>;
+  events: Set<string>;
+  idempotency: Map<string, { requestHash: string | null; result: SubmissionAccepted; committed: Promise<void> }>;
+  heldBatches: Map<string, number>;
+}
+
 export class IngestService {
   private readonly mutex = new Mutex();
   private lastSeq: number | null = null;
+  private readonly nonces = new Map<string, number>();
+  private readonly commits: CommitQueue;
+  private readonly uncommitted: Uncommitted = {
+    states: new Map(),
+    events: new Set(),
+    idempotency: new Map(),
+    heldBatches: new Map(),
+  };
 
-  constructor(private readonly deps: IngestDeps) {}
+  constructor(private readonly deps: IngestDeps) {
+    this.commits = new CommitQueue(deps.store);
+  }
 
   /** Runs `work` with no submission being accepted meanwhile (e.g. while an account changes). */
   exclusive<T>(work: () => Promise<T>): Promise<T> {
-    return this.mutex.run(work);
+    return this.mutex.run(async () => {
+      await this.commits.idle();
+      return work();
+    });
   }
 
   /** Accepts a submission of `org`, or throws HttpError with every problem found. */
@@ -94,9 +118,11 @@ export class IngestService {
     }
     // Only a retried request needs comparing; SHA-256 (native) of the canonical body.
     const requestHash = input.idempotencyKey === null ? null : canonicalSha256(input.body);
-    return this.mutex.run(async () => {
+    const { replayed, result, committed } = await this.mutex.run(async () => {
       if (input.idempotencyKey !== null) {
-        const previous = await this.deps.store.journal.get(keys.idempotency(org.orgId, input.idempotencyKey));
+        const idempotencyKey = keys.idempotency(org.orgId, input.idempotencyKey);
+        const previous =
+          this.uncommitted.idempotency.get(idempotencyKey) ?? (await this.deps.store.journal.get(idempotencyKey));
         if (previous) {
           if (previous.requestHash !== requestHash) {
             throw new HttpError(
@@ -106,11 +132,25 @@ export class IngestService {
               { submissionId: previous.result.submission.id },
             );
           }
-          return { replayed: true, result: previous.result as SubmissionAccepted };
+          return {
+            replayed: true,
+            result: previous.result as SubmissionAccepted,
+            committed: (previous.committed as Promise<void> | undefined) ?? Promise.resolve(),
+          };
         }
       }
-      return { replayed: false, result: await this.accept(org, body, input.idempotencyKey, requestHash) };
+      return { replayed: false, ...(await this.accept(org, body, input.idempotencyKey, requestHash)) };
     });
+    // The 202 waits for the synced write; the next submission need not (group commit).
+    try {
+      await committed;
+    } catch (error) {
+      if (error instanceof HttpError) throw error;
+      throw new HttpError(503, "store_unavailable", "the submission could not be written; nothing was stored", {
+        reason: (error as Error).message,
+      });
+    }
+    return { replayed, result };
   }
 
   private async accept(
@@ -118,9 +158,11 @@ export class IngestService {
     body: z.infer<typeof bodySchema>,
     idempotencyKey: string | null,
     requestHash: string | null,
-  ): Promise<SubmissionAccepted> {
+  ): Promise<{ result: SubmissionAccepted; committed: Promise<void> }> {
     const now = (this.deps.now ?? (() => new Date()))();
     const events = validateEvents(body.events);
+    // Corrections read events and histories from the store: let everything before them land first.
+    if (events.some((event) => event.errorDeclaration)) await this.commits.idle();
     // Duplicates first: a resent event must read as a duplicate, not as breaking custody rules.
     const hashes = events.map((event) => eventHash(event));
     await this.refuseDuplicates(hashes);
@@ -167,7 +209,7 @@ export class IngestService {
 
     const tree = merkleTree(hashes);
     const nonceKey = keys.submissionNonce(org.orgId);
-    const nonce: number = (await this.deps.store.journal.get(nonceKey)) ?? 0;
+    const nonce: number = this.nonces.get(org.orgId) ?? (await this.deps.store.journal.get(nonceKey)) ?? 0;
     const submission = { org: org.account, root: tree.root, count: hashes.length, nonce: BigInt(nonce) };
     const digest = submissionDigest(this.deps.domain, submission);
     const signature = await this.signature(org, body, submission, digest, nonce);
@@ -208,10 +250,57 @@ export class IngestService {
     if (idempotencyKey !== null) {
       ops.push(Store.put(journal, keys.idempotency(org.orgId, idempotencyKey), { requestHash, result }));
     }
-    await this.deps.store.write(ops, { sync: true });
+    const committed = this.commits.commit(ops);
     this.lastSeq = seq;
-    this.deps.onAccepted?.(record, holds);
-    return result;
+    this.nonces.set(org.orgId, nonce + 1);
+    const forget = this.remember(
+      record,
+      holds,
+      idempotencyKey === null ? null : keys.idempotency(org.orgId, idempotencyKey),
+      {
+        requestHash,
+        result,
+        committed,
+      },
+    );
+    const done = committed.then(
+      () => {
+        forget();
+        this.deps.onAccepted?.(record, holds);
+      },
+      (error: unknown) => {
+        forget();
+        throw new HttpError(503, "store_unavailable", "the submission could not be written; nothing was stored", {
+          reason: (error as Error).message,
+        });
+      },
+    );
+    return { result, committed: done };
+  }
+
+  /** Makes what `record` changed visible to the next submissions until it is on disk; returns the undo. */
+  private remember(
+    record: SubmissionRecord,
+    holds: PendingHold[],
+    idempotencyKey: string | null,
+    idempotent: { requestHash: string | null; result: SubmissionAccepted; committed: Promise<void> },
+  ): () => void {
+    const { states, events, idempotency, heldBatches } = this.uncommitted;
+    for (const state of record.stateChanges) states.set(state.batchId, state);
+    for (const eventId of record.eventIds) events.add(eventId);
+    if (idempotencyKey !== null) idempotency.set(idempotencyKey, idempotent);
+    for (const hold of holds) heldBatches.set(hold.batchId, (heldBatches.get(hold.batchId) ?? 0) + 1);
+    return () => {
+      // A later submission may have changed the same batch again: keep its state.
+      for (const state of record.stateChanges) if (states.get(state.batchId) === state) states.delete(state.batchId);
+      for (const eventId of record.eventIds) events.delete(eventId);
+      if (idempotencyKey !== null && idempotency.get(idempotencyKey) === idempotent) idempotency.delete(idempotencyKey);
+      for (const hold of holds) {
+        const left = (heldBatches.get(hold.batchId) ?? 1) - 1;
+        if (left > 0) heldBatches.set(hold.batchId, left);
+        else heldBatches.delete(hold.batchId);
+      }
+    };
   }
 
   private async signature(
@@ -263,9 +352,12 @@ export class IngestService {
   private async refuseDuplicates(hashes: string[]): Promise<void> {
     const seen = new Set<string>();
     const duplicates: { index: number; eventId: string }[] = [];
+    // Look at the unwritten ones before reading: one written meanwhile is then on disk for the read.
+    const unwritten = hashes.map((hash) => this.uncommitted.events.has(hash));
     const stored = await this.deps.store.events.getMany(hashes.map((h) => keys.event(h)));
     hashes.forEach((hash, index) => {
-      if (seen.has(hash) || stored[index] !== undefined) duplicates.push({ index, eventId: hash });
+      const recorded = stored[index] !== undefined || unwritten[index];
+      if (seen.has(hash) || recorded) duplicates.push({ index, eventId: hash });
       seen.add(hash);
     });
     if (duplicates.length > 0) {
@@ -311,7 +403,8 @@ export class IngestService {
         record = (async () => {
           const found = ((await store.batches.get(keys.batch(batchId))) as BatchRecord | undefined) ?? null;
           if (!found || found.status !== "active") return found;
-          return (await blockingHold(store, batchId)) ? { ...found, status: "held" as const } : found;
+          const pendingHold = this.uncommitted.heldBatches.has(batchId) || (await blockingHold(store, batchId));
+          return pendingHold ? { ...found, status: "held" as const } : found;
         })();
         records.set(batchId, record);
       }
@@ -338,7 +431,10 @@ export class IngestService {
         }),
       batch,
       state: async (batchId) => {
-        const known = overlay.get(batchId) ?? (await store.batches.get(keys.batchState(batchId)));
+        const known =
+          overlay.get(batchId) ??
+          this.uncommitted.states.get(batchId) ??
+          (await store.batches.get(keys.batchState(batchId)));
         if (known) return known;
         const record = await batch(batchId);
         return { batchId, custodian: record?.producer ?? "", inTransitTo: null, lastEventTime: null };
@@ -430,4 +526,55 @@ export async function findRecalledAncestor(
 
 export function zodDetails(error: z.ZodError): { path: string; message: string }[] {
   return error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }));
+}
+
+/**
+ * Writes accepted submissions to the journal in order, with one synced LevelDB batch for all that
+ * arrived while the previous write was on its way (group commit): the next submission's checks and
+ * hashing overlap the write before it. After a failed write nothing more is written: the store is
+ * in trouble and the gateway must be looked at.
+ */
+class CommitQueue {
+  private queue: { ops: Operation[]; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  private writing: Promise<void> | null = null;
+  private failure: unknown = null;
+
+  constructor(private readonly store: Store) {}
+
+  commit(ops: Operation[]): Promise<void> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ ops, resolve, reject });
+      this.kick();
+    });
+  }
+
+  /** Resolves once everything queued so far is written. */
+  async idle(): Promise<void> {
+    while (this.writing) await this.writing.catch(() => undefined);
+  }
+
+  private kick(): void {
+    if (this.writing) return;
+    this.writing = this.drain().finally(() => {
+      this.writing = null;
+      if (this.queue.length > 0) this.kick();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0 && this.failure === null) {
+      const group = this.queue.splice(0);
+      try {
+        await this.store.write(
+          group.flatMap((entry) => entry.ops),
+          { sync: true },
+        );
+        for (const entry of group) entry.resolve();
+      } catch (error) {
+        this.failure = error;
+        for (const entry of [...group, ...this.queue.splice(0)]) entry.reject(error);
+      }
+    }
+  }
 }

@@ -223,6 +223,49 @@ describe("event ingest", function () {
     expect((await store.batches.get(keys.batchState(BATCH))).custodian).to.equal(RETAILER.orgId);
   });
 
+  describe("submissions arriving together (group commit)", function () {
+    it("lets a submission build on one whose write is still on its way", async function () {
+      const receiving = { ...shipping("2026-11-22T10:00:00+08:00"), bizStep: "receiving", destinationList: undefined };
+      // Sent without waiting: the receipt's checks must see the shipment before it is on disk.
+      const [shipped, received] = await Promise.all([
+        ingest.submit(PRODUCER, { body: { events: [commissioning(), shipping()] }, idempotencyKey: null }),
+        ingest.submit(RETAILER, { body: { events: [receiving] }, idempotencyKey: null }),
+      ]);
+      expect([shipped.result.submission.seq, received.result.submission.seq]).to.deep.equal([1, 2]);
+      expect((await store.batches.get(keys.batchState(BATCH))).custodian).to.equal(RETAILER.orgId);
+      const journaled = await store.journal.values(keys.submissionRange).all();
+      expect(journaled.map((r: SubmissionRecord) => r.seq)).to.deep.equal([1, 2]);
+    });
+
+    it("refuses an event sent twice at once, and answers a retry of an unwritten request with its result", async function () {
+      const body = { events: [commissioning()] };
+      const [first, duplicate, retry] = await Promise.allSettled([
+        ingest.submit(PRODUCER, { body, idempotencyKey: "erp-1" }),
+        ingest.submit(PRODUCER, { body, idempotencyKey: null }),
+        ingest.submit(PRODUCER, { body, idempotencyKey: "erp-1" }),
+      ]);
+      expect(first.status).to.equal("fulfilled");
+      expect(duplicate.status).to.equal("rejected");
+      expect(((duplicate as PromiseRejectedResult).reason as HttpError).code).to.equal("duplicate_event");
+      expect(retry.status).to.equal("fulfilled");
+      const original = (first as PromiseFulfilledResult<{ result: unknown }>).value.result;
+      expect((retry as PromiseFulfilledResult<{ replayed: boolean; result: unknown }>).value).to.deep.equal({
+        replayed: true,
+        result: original,
+      });
+    });
+
+    it("numbers nonces of submissions accepted together in order", async function () {
+      const results = await Promise.all(
+        ["2026-11-20T18:00:00+08:00", "2026-11-20T18:01:00+08:00", "2026-11-20T18:02:00+08:00"].map((time) =>
+          ingest.submit(PRODUCER, { body: { events: [commissioning(time)] }, idempotencyKey: null }),
+        ),
+      );
+      expect(results.map((r) => r.result.submission.nonce)).to.deep.equal([0, 1, 2]);
+      expect(await store.journal.get(keys.submissionNonce(PRODUCER.orgId))).to.equal(3);
+    });
+  });
+
   it("refuses malformed submissions with 400 and a list of problems", async function () {
     for (const [body, code] of [
       [{}, "invalid_submission"],
