@@ -1,14 +1,19 @@
 /**
  * Sorted-pair Merkle trees over bytes32 leaves, compatible with OpenZeppelin's `MerkleProof`
  * (and laid out exactly as `SimpleMerkleTree` of @openzeppelin/merkle-tree, so roots and proofs are
- * the same), which the contract uses to check proofs. Used twice: a submission's tree over its
- * event hashes, and an anchor's tree over submission digests.
+ * the same), which the contract uses to check proofs. Used twice: an anchor's tree over submission
+ * digests (keccak256, checked on-chain), and a submission's tree over its event ids (SHA-256: it is
+ * only ever checked off-chain, and Node hashes SHA-256 natively, ~20× faster than JavaScript keccak;
+ * `submissionTree`, `verifySubmissionProof`).
  *
  * Built here rather than with SimpleMerkleTree because that class validates the whole tree on every
  * `getProof`, which made the proofs of a 1,000-event submission quadratic (profiled: a third of
  * ingest time). This builds the tree once, in O(n) hashes, and reads each proof in O(log n).
  */
+import { createHash } from "node:crypto";
 import { keccak_256 } from "@noble/hashes/sha3";
+
+export type NodeHash = "keccak256" | "sha256";
 
 export interface MerkleTree {
   root: string;
@@ -25,23 +30,27 @@ function toBytes(hex: string): Uint8Array {
 
 const toHex = (bytes: Uint8Array): string => `0x${Buffer.from(bytes).toString("hex")}`;
 
-/** keccak256 of the two nodes in ascending byte order: OpenZeppelin's `Hashes.commutativeKeccak256`. */
-function hashPair(a: Uint8Array, b: Uint8Array): Uint8Array {
+/**
+ * The hash of the two nodes in ascending byte order: with keccak256, OpenZeppelin's
+ * `Hashes.commutativeKeccak256`.
+ */
+function hashPair(a: Uint8Array, b: Uint8Array, hash: NodeHash): Uint8Array {
   const pair = new Uint8Array(64);
   const aFirst = Buffer.compare(a, b) <= 0;
   pair.set(aFirst ? a : b, 0);
   pair.set(aFirst ? b : a, 32);
-  return keccak_256(pair);
+  return hash === "keccak256" ? keccak_256(pair) : createHash("sha256").update(pair).digest();
 }
 
 /** Builds the tree of `leaves` (0x-prefixed 32-byte hex). At least one leaf. */
-export function merkleTree(leaves: readonly string[]): MerkleTree {
+export function merkleTree(leaves: readonly string[], hash: NodeHash = "keccak256"): MerkleTree {
   if (leaves.length === 0) throw new RangeError("a Merkle tree needs at least one leaf");
   // OpenZeppelin's layout: a complete binary tree in an array, the leaves at its end in reverse
   // order, inner node i the pair hash of nodes 2i+1 and 2i+2.
   const tree = new Array<Uint8Array>(2 * leaves.length - 1);
   leaves.forEach((leaf, i) => (tree[tree.length - 1 - i] = toBytes(leaf)));
-  for (let i = tree.length - 1 - leaves.length; i >= 0; i--) tree[i] = hashPair(tree[2 * i + 1]!, tree[2 * i + 2]!);
+  for (let i = tree.length - 1 - leaves.length; i >= 0; i--)
+    tree[i] = hashPair(tree[2 * i + 1]!, tree[2 * i + 2]!, hash);
   const hex = new Map<number, string>();
   const hexAt = (i: number): string => {
     let value = hex.get(i);
@@ -64,12 +73,27 @@ export function merkleTree(leaves: readonly string[]): MerkleTree {
 }
 
 /** Whether `proof` leads from `leaf` to `root`. */
-export function verifyMerkleProof(root: string, leaf: string, proof: readonly string[]): boolean {
+export function verifyMerkleProof(
+  root: string,
+  leaf: string,
+  proof: readonly string[],
+  hash: NodeHash = "keccak256",
+): boolean {
   try {
     let node = toBytes(leaf);
-    for (const sibling of proof) node = hashPair(node, toBytes(sibling));
+    for (const sibling of proof) node = hashPair(node, toBytes(sibling), hash);
     return toHex(node) === root.toLowerCase();
   } catch {
     return false;
   }
+}
+
+/** A submission's tree over its event ids (SHA-256 sorted pairs). */
+export function submissionTree(eventIds: readonly string[]): MerkleTree {
+  return merkleTree(eventIds, "sha256");
+}
+
+/** Whether `proof` leads from event id `eventId` to submission root `root`. */
+export function verifySubmissionProof(root: string, eventId: string, proof: readonly string[]): boolean {
+  return verifyMerkleProof(root, eventId, proof, "sha256");
 }

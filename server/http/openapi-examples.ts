@@ -12,7 +12,7 @@ import { canonicalHash, eventHash } from "../domain/canonical";
 import { batchUri } from "../domain/digital-link";
 import type { TraceEvent } from "../domain/events";
 import { orgIdOf } from "../domain/identifiers";
-import { merkleTree } from "../domain/merkle";
+import { submissionTree } from "../domain/merkle";
 import { keys } from "../store/keys";
 
 export const EXAMPLE_GTIN = "06903885010017";
@@ -102,7 +102,7 @@ export function exampleSubmission(publicUrl: string): { events: TraceEvent[] } {
 export function openApiExamples(publicUrl: string) {
   const body = exampleSubmission(publicUrl);
   const eventIds = body.events.map((event) => eventHash(event));
-  const tree = merkleTree(eventIds);
+  const tree = submissionTree(eventIds);
   const nonce = 7;
   const submission = { org: PRODUCER_ACCOUNT, root: tree.root, count: eventIds.length, nonce: BigInt(nonce) };
   const digest = submissionDigest(EXAMPLE_DOMAIN, submission);

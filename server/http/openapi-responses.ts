@@ -392,7 +392,7 @@ export const responseSchemas: Record<string, Schema> = {
         {
           id: ref("SubmissionId"),
           seq: { type: "integer" },
-          root: hex32("Merkle root of the submission's event ids (sorted-pair tree, OpenZeppelin-compatible)."),
+          root: hex32("Merkle root of the submission's event ids (SHA-256 sorted-pair tree in OpenZeppelin's layout)."),
           count: { type: "integer" },
           nonce: { type: "integer" },
           signer: ref("Address"),

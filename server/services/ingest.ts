@@ -15,7 +15,7 @@ import { canonicalSha256, eventHash, exceedsDepth } from "../domain/canonical";
 import { batchIdOfKey } from "../domain/batch-id";
 import { MAX_EVENTS_PER_SUBMISSION, batchesOf, traceEventSchema, type TraceEvent } from "../domain/events";
 import { orgIdOf } from "../domain/identifiers";
-import { merkleTree } from "../domain/merkle";
+import { submissionTree } from "../domain/merkle";
 import { checkEvent, originalEventId, type EventProblem, type RuleLookups } from "../domain/rules";
 import { HttpError } from "../http/errors";
 import { keys } from "../store/keys";
@@ -207,7 +207,7 @@ export class IngestService {
       );
     }
 
-    const tree = merkleTree(hashes);
+    const tree = submissionTree(hashes);
     const nonceKey = keys.submissionNonce(org.orgId);
     const nonce: number = this.nonces.get(org.orgId) ?? (await this.deps.store.journal.get(nonceKey)) ?? 0;
     const submission = { org: org.account, root: tree.root, count: hashes.length, nonce: BigInt(nonce) };
@@ -478,7 +478,7 @@ function validateEvents(events: unknown[]): TraceEvent[] {
 export function indexSubmission(
   store: Store,
   record: SubmissionRecord,
-  tree = merkleTree(record.eventIds),
+  tree = submissionTree(record.eventIds),
 ): Operation[] {
   const ops: Operation[] = [];
   record.eventIds.forEach((eventId, index) => {

@@ -13,7 +13,7 @@ import { batchIdOfKey } from "../domain/batch-id";
 import { canonicalHash, eventHash } from "../domain/canonical";
 import { batchesOf, traceEventSchema, type TraceEvent } from "../domain/events";
 import { orgIdOf } from "../domain/identifiers";
-import { verifyMerkleProof } from "../domain/merkle";
+import { verifyMerkleProof, verifySubmissionProof } from "../domain/merkle";
 import { originalEventId, STEP_RULES } from "../domain/rules";
 import { PARTICIPANT_ROLES, type RoleName } from "../store/records";
 import { EVIDENCE_FORMAT, type EvidenceBundle, type SubmissionEvidence } from "./bundle";
@@ -278,7 +278,7 @@ async function checkEvent(
     return report(event, body, checks);
   }
   checks.push(
-    hash && verifyMerkleProof(evidence.root, hash, event.proof ?? [])
+    hash && verifySubmissionProof(evidence.root, hash, event.proof ?? [])
       ? { name: "submission_proof", ok: true, detail: `in submission root ${evidence.root}` }
       : { name: "submission_proof", ok: false, detail: "the event is not in its submission's root (bad proof)" },
   );

@@ -15,7 +15,7 @@ import { TraceLedger__factory, type TraceLedger } from "../../typechain-types";
 import { ledgerDomain, submissionDigest } from "../../server/chain/typed-data";
 import { eventHash } from "../../server/domain/canonical";
 import { freePort, portInUse } from "../../server/chain/local-node";
-import { verifyMerkleProof } from "../../server/domain/merkle";
+import { verifySubmissionProof } from "../../server/domain/merkle";
 import type { EventView } from "../../server/services/queries";
 import type { RoleName } from "../../server/store/records";
 
@@ -322,8 +322,8 @@ export async function verifyEventOnChain(view: EventView, chain: ChainView, role
   expect(eventHash(view.event), `${what}: canonical hash of the body`).to.equal(view.eventId);
 
   const { submission, proofs, anchor } = view;
-  expect(verifyMerkleProof(submission.root, view.eventId, proofs.eventToSubmission), `${what}: proof to submission`).to
-    .be.true;
+  expect(verifySubmissionProof(submission.root, view.eventId, proofs.eventToSubmission), `${what}: proof to submission`)
+    .to.be.true;
 
   const digest = submissionDigest(chain.domain, {
     org: submission.signer,

@@ -14,7 +14,7 @@ import { submissionDigest } from "../../server/chain/typed-data";
 import { batchIdOf } from "../../server/domain/batch-id";
 import { canonicalHash, eventHash } from "../../server/domain/canonical";
 import { batchUri } from "../../server/domain/digital-link";
-import { verifyMerkleProof } from "../../server/domain/merkle";
+import { verifySubmissionProof } from "../../server/domain/merkle";
 import type { Gateway } from "../../server/gateway";
 import type { RoleName } from "../../server/store/records";
 import {
@@ -465,7 +465,7 @@ describe("HTTP API: the supply chain of a Chongqing hotpot base, end to end", fu
       expect(submission.count).to.equal(1);
 
       // 1. event → submission root.
-      expect(verifyMerkleProof(submission.root, eventId, proofs.eventToSubmission)).to.equal(true);
+      expect(verifySubmissionProof(submission.root, eventId, proofs.eventToSubmission)).to.equal(true);
       // 2. the submission digest, signed by the inspector's account.
       const digest = submissionDigest(gateway.ledger.domain, {
         org: submission.signer,

@@ -21,7 +21,7 @@ import {
   UNITS,
   traceEventSchema,
 } from "../../server/domain/events";
-import { merkleTree } from "../../server/domain/merkle";
+import { submissionTree } from "../../server/domain/merkle";
 import { createApp, type AppDeps } from "../../server/http/app";
 import { toHttpError } from "../../server/http/errors";
 import { ERROR_EXAMPLES } from "../../server/http/openapi-examples";
@@ -304,7 +304,7 @@ describe("OpenAPI document", () => {
       };
       const ids = body.events.map((event) => eventHash(event));
       expect(accepted.events).to.deep.equal(ids.map((eventId, index) => ({ index, eventId })));
-      expect(accepted.submission).to.include({ root: merkleTree(ids).root, count: ids.length });
+      expect(accepted.submission).to.include({ root: submissionTree(ids).root, count: ids.length });
     });
 
     it("has registry request examples that the request schemas accept", () => {

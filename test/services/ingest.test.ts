@@ -12,7 +12,7 @@ import { LEDGER_TYPES, ledgerDomain, submissionDigest } from "../../server/chain
 import { eventHash } from "../../server/domain/canonical";
 import { batchIdOf } from "../../server/domain/batch-id";
 import { gtin14, orgIdOf, uscc } from "../../server/domain/identifiers";
-import { merkleTree, verifyMerkleProof } from "../../server/domain/merkle";
+import { submissionTree, verifySubmissionProof } from "../../server/domain/merkle";
 import { HttpError } from "../../server/http/errors";
 import { IngestService } from "../../server/services/ingest";
 import { keys } from "../../server/store/keys";
@@ -136,7 +136,7 @@ describe("event ingest", function () {
 
     const hashes = events.map((e) => eventHash(JSON.parse(JSON.stringify(e))));
     expect(result.events.map((e) => e.eventId)).to.deep.equal(hashes);
-    const root = merkleTree(hashes).root;
+    const root = submissionTree(hashes).root;
     expect(result.submission).to.deep.include({ seq: 1, status: "pending", count: 2, root, nonce: 0 });
     const digest = submissionDigest(domain, { org: PRODUCER.account, root, count: 2, nonce: 0n });
     expect(result.submission.id).to.equal(digest);
@@ -156,7 +156,7 @@ describe("event ingest", function () {
     const event = (await store.events.get(keys.event(hashes[1]!))) as EventRecord;
     expect(event.batchIds).to.deep.equal([BATCH]);
     expect(event.submissionSeq).to.equal(1);
-    expect(verifyMerkleProof(root, hashes[1]!, event.proof)).to.equal(true);
+    expect(verifySubmissionProof(root, hashes[1]!, event.proof)).to.equal(true);
     const batchEvents = await store.events.values(keys.batchEventRange(BATCH)).all();
     expect(batchEvents).to.deep.equal(hashes);
     expect(await store.batches.get(keys.batchState(BATCH))).to.deep.equal({
@@ -283,7 +283,7 @@ describe("event ingest", function () {
   it("accepts a self-signed submission only with the right nonce and the organisation's signature", async function () {
     const self = { ...PRODUCER, custody: "self" as const };
     const events = [commissioning()];
-    const root = merkleTree([eventHash(events[0])]).root;
+    const root = submissionTree([eventHash(events[0])]).root;
     const value = { org: self.account, root, count: 1, nonce: 0 };
     const types = { Submission: [...LEDGER_TYPES.Submission] };
     const wrong = await Wallet.createRandom().signTypedData(domain, types, value);
