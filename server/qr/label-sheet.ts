@@ -6,6 +6,7 @@
  * The sheet is streamed page by page with back-pressure: memory stays flat however many serials a
  * batch has, and the event loop gets a turn between pages.
  */
+import type { Writable } from "node:stream";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -266,7 +267,8 @@ export async function writeLabelSheet(
       });
       if (page === total - 1) doc.end();
       else await new Promise(setImmediate);
-      if (full && failure === null) await drained(out);
+      // Wait only while the socket needs it: a drain that already fired would never come again.
+      if (full && failure === null && (out as Writable).writableNeedDrain) await drained(out);
       full = false;
       if (failure) throw failure;
       options.onProgress?.(page + 1, total);

@@ -61,7 +61,7 @@ export class ScanCounter {
     if (!record.places.includes(place) && record.places.length < MAX_PLACES) record.places.push(place);
     const snapshot = { ...record, places: [...record.places] };
     this.writes = this.writes
-      .then(() => this.store.write([Store.put(this.store.scans, key, snapshot)]))
+      .then(() => this.store.write([Store.put(this.store.scans, key, snapshot)], { quiet: true }))
       .catch(() => undefined);
     return snapshot;
   }

@@ -115,14 +115,32 @@ export interface TraceView {
   };
 }
 
+/** Most trace views kept in memory. */
+const MAX_CACHED_VIEWS = 2000;
+
 export class TraceService {
+  private readonly views = new Map<string, { generation: number; view: TraceView | null }>();
+
   constructor(
     private readonly store: Store,
     private readonly publicUrl: string,
   ) {}
 
-  /** The trace view of batch `batchId`, or null if YuTrace does not know it. */
+  /**
+   * The trace view of batch `batchId`, or null if YuTrace does not know it. Views are kept until the
+   * store changes (its write generation moves): a scanned page is read far more often than written.
+   */
   async batch(batchId: string): Promise<TraceView | null> {
+    const generation = this.store.generation;
+    const cached = this.views.get(batchId);
+    if (cached && cached.generation === generation) return cached.view;
+    const view = await this.build(batchId);
+    if (this.views.size >= MAX_CACHED_VIEWS) this.views.clear();
+    this.views.set(batchId, { generation, view });
+    return view;
+  }
+
+  private async build(batchId: string): Promise<TraceView | null> {
     const batch = await this.batchRecord(batchId);
     if (!batch) return null;
     const product = await this.productMetadata(batch.gtin);
@@ -145,8 +163,12 @@ export class TraceService {
     )[];
     const anchorOf = new Map(seqs.map((seq, i) => [seq, anchors[i] ?? null]));
 
+    // One read for all the "declared in error" marks; the declarations themselves only where there are any.
+    const declared = (await this.store.events.getMany(records.map((r) => keys.declaration(r.eventId)))) as (
+      string | undefined
+    )[];
     const timeline: TimelineEntry[] = [];
-    for (const record of records) {
+    for (const [i, record] of records.entries()) {
       const event = record.body as TraceEvent;
       // A declaration repeats the event it corrects: it shows as the mark on that event, not twice.
       if (event.errorDeclaration) continue;
@@ -170,7 +192,7 @@ export class TraceService {
           : null,
         status: anchor ? "anchored" : "pending",
         anchor: anchor ? { block: anchor.block, blockTime: anchor.blockTime, txHash: anchor.txHash } : null,
-        correction: await this.correction(record.eventId),
+        correction: declared[i] === undefined ? null : await this.correction(record.eventId),
       });
     }
     timeline.sort((a, b) => Date.parse(a.eventTime) - Date.parse(b.eventTime));

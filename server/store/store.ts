@@ -42,6 +42,7 @@ export class Store {
   readonly meta: Sublevel;
   /** Uploaded certificate documents by SHA-256 (binary values). */
   readonly certificates: Sublevel;
+  private writes = 0;
 
   private constructor(
     db: Level<string, Json>,
@@ -84,10 +85,22 @@ export class Store {
     }
   }
 
-  /** Writes `operations` atomically; `sync` forces them to disk before resolving. */
-  async write(operations: Operation[], options: { sync?: boolean } = {}): Promise<void> {
+  /**
+   * Writes `operations` atomically; `sync` forces them to disk before resolving. Every write but a
+   * `quiet` one (scan counters) moves the store's `generation`, which read caches compare against.
+   */
+  async write(operations: Operation[], options: { sync?: boolean; quiet?: boolean } = {}): Promise<void> {
     if (operations.length === 0) return;
-    await this.db.batch(operations, { sync: options.sync ?? false });
+    try {
+      await this.db.batch(operations, { sync: options.sync ?? false });
+    } finally {
+      if (!options.quiet) this.writes++;
+    }
+  }
+
+  /** Counts the writes so far: a cached view made at one generation is current while it holds. */
+  get generation(): number {
+    return this.writes;
   }
 
   /** A `put` operation on sublevel `sublevel`, for `write`. */

@@ -1,0 +1,178 @@
+/**
+ * Read load, from its own process. Runs `jobs` one after another against the gateway and prints one
+ * JSON line with a result per job:
+ * - `load`: autocannon with `connections` open connections for `seconds` (after `warmupSeconds` of
+ *   the same load, not counted), cycling through `paths`;
+ * - `sequential`: `count` requests one after another with fetch (after `warmup` not counted), each
+ *   timed from send to last byte.
+ * Every job fails the driver on a connection error or an unexpected status, so a figure can never be
+ * made of 404s. With `gatewayPid`, each result also has the CPU time the gateway process spent per
+ * request (Linux /proc), which other load on the machine hardly moves.
+ */
+import { readFileSync } from "node:fs";
+
+import autocannon from "autocannon";
+
+import { quantile } from "../lib/report";
+
+interface LoadJob {
+  kind: "load";
+  name: string;
+  paths: string[];
+  headers: Record<string, string>;
+  connections: number;
+  seconds: number;
+  warmupSeconds: number;
+}
+
+interface SequentialJob {
+  kind: "sequential";
+  name: string;
+  path: string;
+  headers: Record<string, string>;
+  count: number;
+  warmup: number;
+}
+
+interface Input {
+  url: string;
+  /** The gateway's process, to read its CPU time from /proc; null when not on Linux. */
+  gatewayPid: number | null;
+  jobs: (LoadJob | SequentialJob)[];
+}
+
+export interface LoadResult {
+  requests: number;
+  seconds: number;
+  requestsPerSecond: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
+  bytesPerRequest: number;
+  /** CPU milliseconds (user + system) of the gateway process per request; null without /proc. */
+  cpuMsPerRequest: number | null;
+}
+
+export interface SequentialResult {
+  count: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number; min: number };
+  bytes: number;
+  cpuMsPerRequest: number | null;
+}
+
+const input = JSON.parse(process.argv[2]!) as Input;
+
+/** Linux's USER_HZ: /proc counts CPU time in 1/100 s on every architecture Node runs on. */
+const TICKS_PER_SECOND = 100;
+
+/** CPU milliseconds the gateway process used so far (utime + stime), or null. */
+function gatewayCpuMs(): number | null {
+  if (input.gatewayPid === null) return null;
+  try {
+    const stat = readFileSync(`/proc/${input.gatewayPid}/stat`, "utf8");
+    // Fields after the command name in parentheses, from field 3 (state): utime is 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
+
+const perRequest = (before: number | null, after: number | null, requests: number): number | null =>
+  before === null || after === null || requests === 0 ? null : (after - before) / requests;
+
+function cannon(job: LoadJob, seconds: number): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: input.url,
+        connections: job.connections,
+        duration: seconds,
+        headers: job.headers,
+        // Static requests, built once: each connection cycles through the paths.
+        requests: job.paths.map((path) => ({ method: "GET", path })),
+        timeout: 10,
+      },
+      (error, result) => (error ? reject(error) : resolve(result)),
+    );
+    // Stops by itself after `seconds`; this is only a backstop.
+    const backstop = setTimeout(() => instance.stop(), (seconds + 30) * 1000);
+    instance.on("done", () => clearTimeout(backstop));
+  });
+}
+
+async function load(job: LoadJob): Promise<LoadResult> {
+  if (job.warmupSeconds > 0) await cannon(job, job.warmupSeconds);
+  const cpuBefore = gatewayCpuMs();
+  const result = await cannon(job, job.seconds);
+  const cpuAfter = gatewayCpuMs();
+  const bad = result.errors + result.timeouts + result.non2xx;
+  if (bad > 0) {
+    throw new Error(
+      `${job.name}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx answers (${JSON.stringify(result.statusCodeStats)})`,
+    );
+  }
+  const requests = result["2xx"];
+  return {
+    requests,
+    seconds: result.duration,
+    requestsPerSecond: requests / result.duration,
+    latencyMs: {
+      p50: result.latency.p50,
+      p90: result.latency.p90,
+      p99: result.latency.p99,
+      max: result.latency.max,
+      mean: result.latency.mean,
+    },
+    bytesPerRequest: result.throughput.total / Math.max(requests, 1),
+    cpuMsPerRequest: perRequest(cpuBefore, cpuAfter, requests),
+  };
+}
+
+async function sequential(job: SequentialJob): Promise<SequentialResult> {
+  const times: number[] = [];
+  let bytes = 0;
+  let cpuBefore: number | null = null;
+  for (let i = 0; i < job.warmup + job.count; i++) {
+    if (i === job.warmup) cpuBefore = gatewayCpuMs();
+    const sent = performance.now();
+    const res = await fetch(`${input.url}${job.path}`, { headers: job.headers, signal: AbortSignal.timeout(30_000) });
+    const body = await res.arrayBuffer();
+    const took = performance.now() - sent;
+    if (res.status !== 200) throw new Error(`${job.name}: ${job.path} answered ${res.status}`);
+    if (i >= job.warmup) {
+      times.push(took);
+      bytes = body.byteLength;
+    }
+  }
+  const cpuAfter = gatewayCpuMs();
+  times.sort((a, b) => a - b);
+  return {
+    count: times.length,
+    latencyMs: {
+      p50: quantile(times, 0.5),
+      p90: quantile(times, 0.9),
+      p99: quantile(times, 0.99),
+      max: times.at(-1)!,
+      min: times[0]!,
+    },
+    bytes,
+    cpuMsPerRequest: perRequest(cpuBefore, cpuAfter, times.length),
+  };
+}
+
+async function main(): Promise<void> {
+  const results: Record<string, LoadResult | SequentialResult> = {};
+  for (const job of input.jobs) {
+    process.stderr.write(
+      job.kind === "load"
+        ? `  ${job.name}: ${job.connections} connections, ${job.warmupSeconds} s warm-up + ${job.seconds} s\n`
+        : `  ${job.name}: ${job.warmup} warm-up + ${job.count} sequential requests\n`,
+    );
+    results[job.name] = job.kind === "load" ? await load(job) : await sequential(job);
+  }
+  console.log(JSON.stringify(results));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
