@@ -43,14 +43,27 @@ function hashPair(a: Uint8Array, b: Uint8Array, hash: NodeHash): Uint8Array {
 }
 
 /** Builds the tree of `leaves` (0x-prefixed 32-byte hex). At least one leaf. */
-export function merkleTree(leaves: readonly string[], hash: NodeHash = "keccak256"): MerkleTree {
+/** Every node of the tree of `leaves` in OpenZeppelin's array layout (leaf i at length − 1 − i). */
+export function merkleNodes(leaves: readonly string[], hash: NodeHash = "keccak256"): string[] {
+  return buildTree(leaves, hash).map(toHex);
+}
+
+/**
+ * OpenZeppelin's layout: a complete binary tree in an array, the leaves at its end in reverse
+ * order, inner node i the pair hash of nodes 2i+1 and 2i+2.
+ */
+function buildTree(leaves: readonly string[], hash: NodeHash): Uint8Array[] {
   if (leaves.length === 0) throw new RangeError("a Merkle tree needs at least one leaf");
-  // OpenZeppelin's layout: a complete binary tree in an array, the leaves at its end in reverse
-  // order, inner node i the pair hash of nodes 2i+1 and 2i+2.
   const tree = new Array<Uint8Array>(2 * leaves.length - 1);
   leaves.forEach((leaf, i) => (tree[tree.length - 1 - i] = toBytes(leaf)));
-  for (let i = tree.length - 1 - leaves.length; i >= 0; i--)
+  for (let i = tree.length - 1 - leaves.length; i >= 0; i--) {
     tree[i] = hashPair(tree[2 * i + 1]!, tree[2 * i + 2]!, hash);
+  }
+  return tree;
+}
+
+export function merkleTree(leaves: readonly string[], hash: NodeHash = "keccak256"): MerkleTree {
+  const tree = buildTree(leaves, hash);
   const hex = new Map<number, string>();
   const hexAt = (i: number): string => {
     let value = hex.get(i);
