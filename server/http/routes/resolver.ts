@@ -12,7 +12,7 @@ import { epcisDocument, type StoredEvent } from "../../domain/epcis";
 import type { Queries } from "../../services/queries";
 import { looksCopied, placeOf, type ScanCounter } from "../../services/scans";
 import type { SerialService } from "../../services/serials";
-import type { TraceService } from "../../services/trace";
+import type { TraceService, TraceView } from "../../services/trace";
 import { notFoundPage, tracePage, type ItemNotice } from "../../web/trace-page";
 import { pickLang, type Lang } from "../../web/words";
 import { HttpError } from "../errors";
@@ -92,10 +92,28 @@ export function resolverRoutes(
       return;
     }
     res.setHeader("Link", `<${uri}?linkType=all>; rel="linkset"; type="application/linkset+json"`);
-    res.type("html").send(tracePage(view, lang, switchHref));
+    res.type("html").send(renderedPage(view, lang, switchHref));
   });
 
   return router;
+}
+
+/**
+ * Rendered batch pages, kept with the view they were made from: the trace service hands out the same
+ * view object until the store changes, so a new view means a new page.
+ */
+const pages = new WeakMap<TraceView, Map<string, string>>();
+
+function renderedPage(view: TraceView, lang: Lang, switchHref: string): string {
+  let byVariant = pages.get(view);
+  if (!byVariant) pages.set(view, (byVariant = new Map()));
+  const variant = `${lang} ${switchHref}`;
+  let html = byVariant.get(variant);
+  if (html === undefined) {
+    html = tracePage(view, lang, switchHref);
+    if (byVariant.size < 16) byVariant.set(variant, html);
+  }
+  return html;
 }
 
 async function allEvents(queries: Queries, batchId: string): Promise<StoredEvent[]> {
