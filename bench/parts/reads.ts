@@ -396,8 +396,8 @@ function verifier(args: string[]): Promise<{ code: number; ms: number; output: s
     const started = performance.now();
     execFile(
       process.execPath,
-      ["-r", "ts-node/register/transpile-only", path.join(ROOT, "scripts", "verify.ts"), ...args],
-      { cwd: ROOT, timeout: 60_000, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" } },
+      ["-r", "sucrase/register", path.join(ROOT, "scripts", "verify.ts"), ...args],
+      { cwd: ROOT, timeout: 60_000 },
       (error, stdout, stderr) => {
         const ms = performance.now() - started;
         const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;

@@ -29,6 +29,9 @@ export interface EvidenceDeps {
 }
 
 export class EvidenceService {
+  /** Chain facts that cannot change (roles at past blocks, anchors once found), kept across reports. */
+  private readonly settled = new Map<string, Promise<unknown>>();
+
   constructor(private readonly deps: EvidenceDeps) {}
 
   async bundle(batchId: string, options: { ancestors?: boolean } = {}): Promise<EvidenceBundle> {
@@ -94,7 +97,7 @@ export class EvidenceService {
     const bundle = await this.bundle(batchId, options);
     let report: VerificationReport;
     try {
-      report = await verifyBundle(bundle, new ChainView(this.deps.provider, this.deps.ledger.address));
+      report = await verifyBundle(bundle, new ChainView(this.deps.provider, this.deps.ledger.address, this.settled));
     } catch (error) {
       // The evidence is in hand; only reading the chain failed: 503, try again.
       throw new ChainUnavailableError(`cannot read the ledger chain to verify: ${(error as Error).message}`, {

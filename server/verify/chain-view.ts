@@ -18,6 +18,8 @@ const LEDGER_VIEWS = [
 ] as const;
 
 const STATUS = [null, "active", "held", "recalled"] as const;
+/** Most settled facts a gateway keeps. */
+const MAX_SETTLED = 50_000;
 export type ChainBatchStatus = "active" | "held" | "recalled";
 
 export interface ChainBatch {
@@ -37,15 +39,20 @@ export class ChainView {
   private readonly ledger: Contract;
   private readonly cache = new Map<string, Promise<unknown>>();
 
+  /**
+   * `settled`, when given, keeps facts that cannot change across verifications (the chain id, roles
+   * at a past block, an anchor once found); everything else is read again for each verification.
+   */
   constructor(
     readonly provider: Provider,
     readonly address: string,
+    private readonly settled?: Map<string, Promise<unknown>>,
   ) {
     this.ledger = new Contract(address, LEDGER_VIEWS, provider);
   }
 
   async chainId(): Promise<bigint> {
-    return this.cached("chainId", async () => (await this.provider.getNetwork()).chainId);
+    return this.cached("chainId", async () => (await this.provider.getNetwork()).chainId, true);
   }
 
   async headBlock(): Promise<number> {
@@ -54,15 +61,19 @@ export class ChainView {
 
   /** Whether the address holds contract code that answers like a TraceLedger. */
   async isLedger(): Promise<boolean> {
-    return this.cached("isLedger", async () => {
-      if ((await this.provider.getCode(this.address)) === "0x") return false;
-      try {
-        await this.ledger.getFunction("hashSubmission").staticCall(this.address, `0x${"0".repeat(64)}`, 1, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    });
+    return this.cached(
+      `isLedger:${this.address}`,
+      async () => {
+        if ((await this.provider.getCode(this.address)) === "0x") return false;
+        try {
+          await this.ledger.getFunction("hashSubmission").staticCall(this.address, `0x${"0".repeat(64)}`, 1, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      true,
+    );
   }
 
   /** The batch as the chain has it, or null if it was never registered. */
@@ -82,7 +93,11 @@ export class ChainView {
   }
 
   anchor(root: string): Promise<ChainAnchor | null> {
-    return this.cached(`anchor:${root}`, async () => {
+    // Settled once found; a root not anchored yet may be soon.
+    const key = `anchor:${root}`;
+    const known = this.settled?.get(key) as Promise<ChainAnchor | null> | undefined;
+    if (known) return known;
+    const read = this.cached(key, async () => {
       const raw = await this.unknownAsNull("TraceLedgerUnknownAnchor", () =>
         this.ledger.getFunction("getAnchor")(root),
       );
@@ -93,20 +108,29 @@ export class ChainView {
         blockTime: new Date(Number(raw.blockTime) * 1000).toISOString(),
       };
     });
+    read.then(
+      (anchor) => anchor && this.settled?.set(key, read),
+      () => undefined,
+    );
+    return read;
   }
 
   /** The organisation `account` signed for at `block`. */
   organisationOf(account: string, block: number): Promise<string> {
-    return this.cached(`org:${account}:${block}`, () =>
-      this.ledger.getFunction("organisationOf")(account, { blockTag: block }),
+    return this.cached(
+      `org:${account}:${block}`,
+      () => this.ledger.getFunction("organisationOf")(account, { blockTag: block }),
+      true,
     );
   }
 
   /** Whether `account` held `role` at `block` (and its organisation was not suspended then). */
   hasRole(role: RoleName, account: string, block: number): Promise<boolean> {
     const roleId = id(`${role.toUpperCase()}_ROLE`);
-    return this.cached(`role:${role}:${account}:${block}`, () =>
-      this.ledger.getFunction("hasActiveRole")(roleId, account, { blockTag: block }),
+    return this.cached(
+      `role:${role}:${account}:${block}`,
+      () => this.ledger.getFunction("hasActiveRole")(roleId, account, { blockTag: block }),
+      true,
     );
   }
 
@@ -140,13 +164,19 @@ export class ChainView {
     return { ids, recalled, truncated: false };
   }
 
-  private cached<T>(key: string, read: () => Promise<T>): Promise<T> {
-    let value = this.cache.get(key) as Promise<T> | undefined;
+  private cached<T>(key: string, read: () => Promise<T>, settled = false): Promise<T> {
+    const shared = settled ? this.settled : undefined;
+    let value = (shared?.get(key) ?? this.cache.get(key)) as Promise<T> | undefined;
     if (!value) {
       value = read();
       this.cache.set(key, value);
       // A failed read (the node hiccuped) is not remembered.
       value.catch(() => this.cache.delete(key));
+      if (shared) {
+        if (shared.size >= MAX_SETTLED) shared.clear();
+        shared.set(key, value);
+        value.catch(() => shared.delete(key));
+      }
     }
     return value;
   }

@@ -23,13 +23,13 @@ interface Run {
   stderr: string;
 }
 
-/** Runs scripts/verify.ts as `npm run verify` does (ts-node, transpile only). */
+/** Runs scripts/verify.ts as `npm run verify` does (sucrase's require hook: starts in half ts-node's time). */
 function verify(args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ["-r", "ts-node/register/transpile-only", path.join(ROOT, "scripts", "verify.ts"), ...args],
-      { cwd: ROOT, timeout: 60_000, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" } },
+      ["-r", "sucrase/register", path.join(ROOT, "scripts", "verify.ts"), ...args],
+      { cwd: ROOT, timeout: 60_000 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
         resolve({ code, stdout, stderr });
