@@ -6,12 +6,18 @@
  */
 import type { Figure } from "./lib/report";
 import { progress, publish } from "./lib/report";
+import { bulk } from "./parts/bulk";
 import { ingest } from "./parts/ingest";
+import { scale } from "./parts/scale";
+import { reads } from "./parts/reads";
 
 type Part = (options: { quick: boolean }) => Promise<Figure[]>;
 
 export const PARTS: Record<string, Part> = {
   ingest,
+  reads,
+  bulk,
+  scale,
 };
 
 async function main(): Promise<number> {

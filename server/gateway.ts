@@ -17,7 +17,7 @@ import { deployLedgerLogged, replayTxLog, shouldReplay } from "./chain/txlog";
 import type { Config } from "./config";
 import { createApp, type Health } from "./http/app";
 import { Indexer } from "./index/indexer";
-import { rebuildIndex } from "./index/rebuild";
+import { refreshAfterReplay } from "./index/rebuild";
 import { ADMIN, findApiKey, hashApiKey, newApiKey } from "./services/api-keys";
 import { CertificateService } from "./services/certificates";
 import { HoldService } from "./services/holds";
@@ -237,8 +237,11 @@ async function ledgerIdentity(
         },
       });
       logger.info({ replayed, ms: Date.now() - started }, "ledger rebuilt from the transaction log");
-      // Same contract, state and block numbers, but new block hashes and times: index afresh.
-      await rebuildIndex(store, provider, known);
+      // Same contract, state, blocks and transactions, but new block hashes and times: re-derive
+      // what came from the chain; the records derived from the journal's events stay.
+      const refreshing = Date.now();
+      await refreshAfterReplay(store, provider, known);
+      logger.info({ ms: Date.now() - refreshing }, "index refreshed after the replay");
     }
     if ((await provider.getCode(known.ledger)) === "0x") {
       throw new Error(`no TraceLedger at ${known.ledger} on ${config.rpcUrl ?? "the local chain"}`);

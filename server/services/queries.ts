@@ -123,16 +123,23 @@ export class Queries {
       .iterator(gt ? { gt, lt: range.lt, limit: limit + 1 } : { ...range, limit: limit + 1 })
       .all();
     const page = entries.slice(0, limit);
-    const events = await Promise.all(page.map(([, eventId]) => this.event(eventId as string)));
+    // A page's events mostly share a few submissions: read each (up to 1,000 events of JSON) once.
+    const submissions = new Map<number, Promise<SubmissionRecord>>();
+    const events = await Promise.all(page.map(([, eventId]) => this.event(eventId as string, submissions)));
     const nextCursor =
       entries.length > limit ? Buffer.from(page[page.length - 1]![0], "utf8").toString("base64url") : null;
     return { events, nextCursor };
   }
 
-  async event(eventId: string): Promise<EventView> {
+  async event(eventId: string, submissions = new Map<number, Promise<SubmissionRecord>>()): Promise<EventView> {
     const record = (await this.store.events.get(keys.event(eventId))) as EventRecord | undefined;
     if (!record) throw new HttpError(404, "unknown_event", `no event ${eventId}`);
-    const submission = (await this.store.journal.get(keys.submission(record.submissionSeq))) as SubmissionRecord;
+    let read = submissions.get(record.submissionSeq);
+    if (!read) {
+      read = this.store.journal.get(keys.submission(record.submissionSeq)) as Promise<SubmissionRecord>;
+      submissions.set(record.submissionSeq, read);
+    }
+    const submission = await read;
     const anchor = (await this.store.anchors.get(keys.submissionAnchor(record.submissionSeq))) as
       SubmissionAnchor | undefined;
     return {

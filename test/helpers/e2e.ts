@@ -65,23 +65,21 @@ export async function freshLocation(): Promise<{ dataDir: string; port: number; 
 /** Starts `ts-node --transpile-only scripts/start.ts` as `npm start` does and waits until it is running. */
 export async function startYuTrace(options: StartOptions): Promise<YuTraceProcess> {
   const { dataDir, port, chainPort } = options;
-  const child = spawn(
-    process.execPath,
-    [...(options.nodeArgs ?? []), TS_NODE_BIN, "--transpile-only", "scripts/start.ts"],
-    {
-      cwd: PROJECT_ROOT,
-      env: {
-        ...process.env,
-        YUTRACE_DATA_DIR: dataDir,
-        YUTRACE_PORT: String(port),
-        YUTRACE_CHAIN_PORT: String(chainPort),
-        YUTRACE_ANCHOR_INTERVAL_MS: "300",
-        YUTRACE_LOG_LEVEL: options.logLevel ?? "warn",
-        ...options.env,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
+  // As `npm start` runs it: V8's heap capped at 256 MB (BENCHMARKS.md: memory under scan load).
+  const nodeArgs = ["--max-old-space-size=256", ...(options.nodeArgs ?? [])];
+  const child = spawn(process.execPath, [...nodeArgs, TS_NODE_BIN, "--transpile-only", "scripts/start.ts"], {
+    cwd: PROJECT_ROOT,
+    env: {
+      ...process.env,
+      YUTRACE_DATA_DIR: dataDir,
+      YUTRACE_PORT: String(port),
+      YUTRACE_CHAIN_PORT: String(chainPort),
+      YUTRACE_ANCHOR_INTERVAL_MS: "300",
+      YUTRACE_LOG_LEVEL: options.logLevel ?? "warn",
+      ...options.env,
     },
-  );
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));

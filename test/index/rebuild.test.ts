@@ -1,6 +1,7 @@
 /**
  * `npm run reindex`: the index rebuilt from the chain and the journal equals the one the running
- * gateway built, record for record — after the derived records were damaged or deleted.
+ * gateway built, record for record — after the derived records were damaged or deleted. And the
+ * lighter refresh start-up runs after a replay gives the same index as a full rebuild.
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -8,15 +9,17 @@ import { promisify } from "node:util";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
+import { JsonRpcProvider } from "ethers";
 import pino from "pino";
 
-import { freePort } from "../../server/chain/local-node";
+import { freePort, startLocalNode } from "../../server/chain/local-node";
+import { replayTxLog } from "../../server/chain/txlog";
 import { loadConfig } from "../../server/config";
 import { loadDemoData } from "../../server/demo/load";
 import { startGateway, type Gateway } from "../../server/gateway";
-import { rebuildIndex } from "../../server/index/rebuild";
+import { rebuildIndex, refreshAfterReplay } from "../../server/index/rebuild";
 import { keys } from "../../server/store/keys";
-import type { ChainIdentity } from "../../server/store/records";
+import type { AnchorOnChain, ChainIdentity, SubmissionAnchor } from "../../server/store/records";
 import { Store } from "../../server/store/store";
 
 /** Everything the index holds, sublevel by sublevel (undo logs and block hashes aside). */
@@ -103,6 +106,43 @@ describe("rebuilding the index from the chain and the journal", function () {
       expect(after).to.deep.equal(statuses);
     } finally {
       await reopened.close();
+    }
+  });
+
+  it("after a replay onto a new chain, refreshes only what came from the chain and ends with the index a full rebuild gives", async function () {
+    // The gateway was stopped by the previous test; its store is as `npm run reindex` left it.
+    const store = await Store.open(path.join(dir, "store"));
+    const node = await startLocalNode({ port: await freePort() });
+    const provider = new JsonRpcProvider(node.url, undefined, { staticNetwork: true, cacheTimeout: -1 });
+    try {
+      const identity = (await store.meta.get(keys.chain())) as ChainIdentity;
+      const before = await indexSnapshot(store);
+      await replayTxLog(store, provider);
+
+      const result = await refreshAfterReplay(store, provider, identity);
+      expect(result.submissions).to.equal((await store.journal.keys(keys.submissionRange).all()).length);
+      expect(result.anchors).to.be.greaterThan(0);
+      const refreshed = await indexSnapshot(store);
+      // The records derived from the journal's events are kept as they were.
+      expect(refreshed.events).to.deep.equal(before.events);
+      const custody = (snapshot: typeof before) => snapshot.batches!.filter(([key]) => key.startsWith("state:"));
+      expect(custody(refreshed)).to.deep.equal(custody(before));
+      // Every proof carries its anchor's time on the new chain.
+      const proofs = refreshed.anchors!.filter(([key]) => key.startsWith("proof:")) as [string, SubmissionAnchor][];
+      expect(proofs).to.have.length(result.submissions);
+      for (const [, proof] of proofs) {
+        const onChain = (await store.anchors.get(keys.anchorOnChain(proof.root))) as AnchorOnChain;
+        const block = await provider.getBlock(proof.block);
+        expect(proof.blockTime).to.equal(onChain.blockTime);
+        expect(proof.blockTime).to.equal(new Date(block!.timestamp * 1000).toISOString());
+      }
+
+      await rebuildIndex(store, provider, identity);
+      expect(await indexSnapshot(store)).to.deep.equal(refreshed);
+    } finally {
+      provider.destroy();
+      await node.stop();
+      await store.close();
     }
   });
 });
