@@ -15,6 +15,7 @@ import { startGateway } from "../server/gateway";
 import type { OrgRecord } from "../server/store/records";
 import { keys } from "../server/store/keys";
 import { BENCH_GTIN, BENCH_ORGS } from "./lib/stack";
+import { sensorReading } from "./lib/events";
 
 async function main(): Promise<void> {
   const count = Number(process.argv[2] ?? 10);
@@ -55,24 +56,7 @@ async function main(): Promise<void> {
     for (let s = 0; s < count; s++) {
       const events = [];
       for (let i = 0; i < 500; i++, n++) {
-        events.push({
-          type: "ObjectEvent",
-          action: "OBSERVE",
-          bizStep: "sensor_reporting",
-          eventTime: new Date(base + n).toISOString().replace("Z", "+00:00"),
-          eventTimeZoneOffset: "+08:00",
-          quantityList: [{ epcClass: lots[n % lots.length], quantity: 1000, uom: "XBX" }],
-          readPoint: { district: "巴南区", name: "渝味冷库 2 号库" },
-          sensorElementList: [
-            {
-              sensorMetadata: { deviceID: `cold-room-${n % 16}` },
-              sensorReport: [
-                { type: "Temperature", value: 2 + (n % 40) / 10, uom: "CEL" },
-                { type: "RelativeHumidity", value: 60 + (n % 20), uom: "A93" },
-              ],
-            },
-          ],
-        });
+        events.push(sensorReading(n, lots[n % lots.length]!, base));
       }
       const t0 = performance.now();
       await gateway.ingest.submit(fresh, { body: JSON.parse(JSON.stringify({ events })), idempotencyKey: null });

@@ -6,6 +6,7 @@
  * line with the counts and latencies.
  */
 import { quantile } from "../lib/report";
+import { sensorReading } from "../lib/events";
 
 interface Input {
   url: string;
@@ -27,25 +28,7 @@ function submission(): string {
   const events = [];
   for (let i = 0; i < input.size; i++) {
     const n = counter++;
-    const time = new Date(input.timeBase + n).toISOString().replace("Z", "+00:00");
-    events.push({
-      type: "ObjectEvent",
-      action: "OBSERVE",
-      bizStep: "sensor_reporting",
-      eventTime: time,
-      eventTimeZoneOffset: "+08:00",
-      quantityList: [{ epcClass: input.batches[n % input.batches.length]!, quantity: 1000, uom: "XBX" }],
-      readPoint: { district: "巴南区", name: "渝味冷库 2 号库" },
-      sensorElementList: [
-        {
-          sensorMetadata: { deviceID: `cold-room-${n % 16}` },
-          sensorReport: [
-            { type: "Temperature", value: 2 + (n % 40) / 10, uom: "CEL" },
-            { type: "RelativeHumidity", value: 60 + (n % 20), uom: "A93" },
-          ],
-        },
-      ],
-    });
+    events.push(sensorReading(n, input.batches[n % input.batches.length]!, input.timeBase));
   }
   return JSON.stringify({ events });
 }

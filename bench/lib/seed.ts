@@ -32,6 +32,7 @@ import type { BatchState, OrgRecord, SubmissionRecord } from "../../server/store
 import { Store, type Operation } from "../../server/store/store";
 import { progress } from "./report";
 import { BENCH_GTIN, BENCH_ORGS } from "./stack";
+import { sensorReading } from "./events";
 
 export const SUBMISSION_SIZE = 1000;
 /** Events of the fixed batch, all in the first submission: its trace page is the same at every size. */
@@ -198,25 +199,7 @@ class Loader implements Seeder {
     const events: unknown[] = [];
     for (let n = first; n < first + SUBMISSION_SIZE; n++) {
       const batch = n < FIXED_BATCH_EVENTS ? this.fixed : this.bulk[n % this.bulk.length]!;
-      const time = new Date(this.timeBase + n).toISOString().replace("Z", "+00:00");
-      events.push({
-        type: "ObjectEvent",
-        action: "OBSERVE",
-        bizStep: "sensor_reporting",
-        eventTime: time,
-        eventTimeZoneOffset: "+08:00",
-        quantityList: [{ epcClass: batch.link, quantity: 1000, uom: "XBX" }],
-        readPoint: { district: "巴南区", name: "渝味冷库 2 号库" },
-        sensorElementList: [
-          {
-            sensorMetadata: { deviceID: `cold-room-${n % 16}` },
-            sensorReport: [
-              { type: "Temperature", value: 2 + (n % 40) / 10, uom: "CEL" },
-              { type: "RelativeHumidity", value: 60 + (n % 20), uom: "A93" },
-            ],
-          },
-        ],
-      });
+      events.push(sensorReading(n, batch.link, this.timeBase));
     }
     return events;
   }

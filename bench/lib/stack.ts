@@ -6,7 +6,7 @@
 import { fork } from "node:child_process";
 import path from "node:path";
 
-import { gtin14, uscc } from "../../server/domain/identifiers";
+import { gtin14 } from "../../server/domain/identifiers";
 import {
   api,
   freshLocation,
@@ -17,6 +17,7 @@ import {
   stopYuTrace,
   type YuTraceProcess,
 } from "../../test/helpers/e2e";
+import { ORGANISATIONS } from "../../test/helpers/gateway";
 import { progress } from "./report";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
@@ -73,31 +74,12 @@ export interface BenchOrg {
   name: string;
 }
 
+/** The benchmark's organisations: the test suite's Chongqing fixtures. */
 export const BENCH_ORGS = {
-  producer: {
-    name: "重庆巴南渝味火锅食品有限公司",
-    uscc: uscc("91500113MA5YN8HT6"),
-    district: "巴南区",
-    roles: ["producer"],
-  },
-  carrier: {
-    name: "重庆渝冷冷链物流有限公司",
-    uscc: uscc("91500106MA61C7RD3"),
-    district: "沙坪坝区",
-    roles: ["logistics"],
-  },
-  retailer: {
-    name: "重庆山城优选超市有限公司",
-    uscc: uscc("91500103MA5U8BK41"),
-    district: "渝中区",
-    roles: ["retailer"],
-  },
-  regulator: {
-    name: "重庆市市场监督管理局",
-    uscc: uscc("11500000MB1653215"),
-    district: "渝中区",
-    roles: ["regulator"],
-  },
+  producer: ORGANISATIONS.producer,
+  carrier: ORGANISATIONS.logistics,
+  retailer: ORGANISATIONS.retailer,
+  regulator: ORGANISATIONS.regulator,
 } as const;
 
 export const BENCH_GTIN = gtin14("0693885010003");

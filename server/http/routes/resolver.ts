@@ -88,7 +88,7 @@ export function resolverRoutes(
     }
     res.setHeader("Cache-Control", "no-cache");
     if (wantsJson) {
-      res.json(view);
+      res.type("json").send(renderedPage(view, "json", ""));
       return;
     }
     res.setHeader("Link", `<${uri}?linkType=all>; rel="linkset"; type="application/linkset+json"`);
@@ -99,21 +99,21 @@ export function resolverRoutes(
 }
 
 /**
- * Rendered batch pages, kept with the view they were made from: the trace service hands out the same
- * view object until the store changes, so a new view means a new page.
+ * Rendered batch pages (HTML per language, and the JSON), kept with the view they were made from: the
+ * trace service hands out the same view object until the store changes, so a new view means a new page.
  */
 const pages = new WeakMap<TraceView, Map<string, string>>();
 
-function renderedPage(view: TraceView, lang: Lang, switchHref: string): string {
+function renderedPage(view: TraceView, lang: Lang | "json", switchHref: string): string {
   let byVariant = pages.get(view);
   if (!byVariant) pages.set(view, (byVariant = new Map()));
   const variant = `${lang} ${switchHref}`;
-  let html = byVariant.get(variant);
-  if (html === undefined) {
-    html = tracePage(view, lang, switchHref);
-    if (byVariant.size < 16) byVariant.set(variant, html);
+  let page = byVariant.get(variant);
+  if (page === undefined) {
+    page = lang === "json" ? JSON.stringify(view) : tracePage(view, lang, switchHref);
+    if (byVariant.size < 16) byVariant.set(variant, page);
   }
-  return html;
+  return page;
 }
 
 async function allEvents(queries: Queries, batchId: string): Promise<StoredEvent[]> {
