@@ -29,6 +29,7 @@ async function main(): Promise<void> {
   line("gateway", gateway.url);
   line("API reference", `${gateway.url}/api/docs`);
   line("OpenAPI document", `${gateway.url}/api/openapi.json`);
+  line("regulator dashboard", `${gateway.url}/regulator`);
   line("readiness", `${gateway.url}/readyz`);
   line("chain (JSON-RPC)", gateway.chainUrl);
   line("TraceLedger", gateway.ledger.address);

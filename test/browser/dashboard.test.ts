@@ -7,29 +7,17 @@
  * Waits use locators, not `waitForFunction`: its polling evaluates strings, which the page's CSP
  * (script-src 'self', no eval) forbids — as it should.
  */
-import { existsSync } from "node:fs";
-import { mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { expect } from "chai";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, type Page } from "playwright-core";
 import request from "supertest";
 
 import { batchIdOf } from "../../server/domain/batch-id";
 import { parseDigitalLink } from "../../server/domain/digital-link";
 import { loadDemoData } from "../../server/demo/load";
 import { bearer, startTestGateway, type TestGateway } from "../helpers/gateway";
-
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
-const SCREENSHOTS = path.join(__dirname, "..", "..", "test-artifacts", "screenshots");
+import { chromiumAvailable, launchChromium, SCREENSHOTS } from "../helpers/browser";
 
 /** Runs in the page: whether the page is wider than the window. */
 const OVERFLOWS = `document.documentElement.scrollWidth > document.documentElement.clientWidth`;
@@ -44,18 +32,14 @@ describe("regulator dashboard in a browser (chromium)", function () {
   let hotpot: { gtin: string; lot: string };
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      console.log(`    chromium is missing (${CHROMIUM}): skipping the browser tests; apt-get install chromium`);
-      this.skip();
-    }
+    if (!chromiumAvailable()) this.skip();
     t = await startTestGateway();
     const { links } = await loadDemoData(t.gateway);
     hotpot = parseDigitalLink(new URL(links.find(([label]) => label === "hotpot base batch")![1]).pathname)!;
     keys = JSON.parse(await readFile(path.join(t.gateway.config.dataDir, "demo-api-keys.json"), "utf8"));
     expect(keys.regulator).to.match(/^ytk_/);
 
-    await mkdir(SCREENSHOTS, { recursive: true });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     context = await browser.newContext({
       viewport: { width: 1280, height: 900 },
       locale: "zh-CN",

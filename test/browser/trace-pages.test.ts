@@ -4,29 +4,17 @@
  * demo data — the batch page in both languages, a recall banner, genuine and made-up item codes —
  * checks basic accessibility, and saves full-page screenshots to `test-artifacts/screenshots/`.
  */
-import { existsSync } from "node:fs";
-import { mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { expect } from "chai";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, type Page } from "playwright-core";
 import request from "supertest";
 
 import { batchIdOf } from "../../server/domain/batch-id";
 import { parseDigitalLink } from "../../server/domain/digital-link";
 import { loadDemoData } from "../../server/demo/load";
 import { startTestGateway, type TestGateway } from "../helpers/gateway";
-
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
-const SCREENSHOTS = path.join(__dirname, "..", "..", "test-artifacts", "screenshots");
+import { chromiumAvailable, launchChromium, SCREENSHOTS } from "../helpers/browser";
 
 /**
  * What the hotpot batch's history says, in this order, in plain Chinese words (other steps, such as
@@ -116,10 +104,7 @@ describe("consumer trace pages in a browser (chromium, phone, no JavaScript)", f
   let serials: string[];
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      console.log(`    chromium is missing (${CHROMIUM}): skipping the browser tests; apt-get install chromium`);
-      this.skip();
-    }
+    if (!chromiumAvailable()) this.skip();
     t = await startTestGateway();
     const { links } = await loadDemoData(t.gateway);
     const link = (label: string) => new URL(links.find(([l]) => l === label)![1]).pathname;
@@ -141,8 +126,7 @@ describe("consumer trace pages in a browser (chromium, phone, no JavaScript)", f
       .map((row) => row.split(",")[0]!);
     expect(serials).to.have.length(3);
 
-    await mkdir(SCREENSHOTS, { recursive: true });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     context = await browser.newContext({
       viewport: { width: 390, height: 844 },
       deviceScaleFactor: 2,

@@ -113,7 +113,7 @@ describe("restarting YuTrace: the empty new chain is rebuilt from the txlog and 
     await removeDataDir(location?.dataDir);
   });
 
-  it("loads the demo on first start: eight batches and nineteen events, all anchored and provable", async function () {
+  it("loads the demo on first start: its batches and their events, all anchored and provable", async function () {
     const links = printedLinks(first!.output());
     const key = (label: string) => {
       const parsed = parseDigitalLink(links.get(label) ?? "");
