@@ -7,7 +7,7 @@
  * Chongqing demo dataset. Outside demo mode every secret must be configured.
  */
 import path from "node:path";
-import { z } from "zod";
+import { z } from "zod/v4";
 
 import { parseKeyEncryptionKey } from "./chain/custody";
 
@@ -33,7 +33,7 @@ const schema = z.object({
   YUTRACE_ANCHOR_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(1000),
   YUTRACE_CONFIRMATIONS: z.coerce.number().int().min(0).max(100).default(0),
   YUTRACE_DEMO: bool.optional(),
-  YUTRACE_DEMO_DATA: bool.default("true"),
+  YUTRACE_DEMO_DATA: bool.default(true),
   YUTRACE_KEY_ENCRYPTION_KEY: z.string().optional(),
   YUTRACE_ADMIN_KEY: privateKey.optional(),
   YUTRACE_RELAYER_KEY: privateKey.optional(),

@@ -21,12 +21,12 @@ import type { Wallet } from "ethers";
 
 import { submissionDigest } from "../../server/chain/typed-data";
 import { batchIdOf } from "../../server/domain/batch-id";
-import { eventHash } from "../../server/domain/canonical";
+import { canonicalize, sha256Hex } from "../../server/domain/canonical";
 import { batchUri } from "../../server/domain/digital-link";
 import { traceEventSchema } from "../../server/domain/events";
 import { submissionTree } from "../../server/domain/merkle";
 import type { Gateway } from "../../server/gateway";
-import { IngestService, indexSubmission } from "../../server/services/ingest";
+import { IngestService, indexSubmission, submissionJson } from "../../server/services/ingest";
 import { keys } from "../../server/store/keys";
 import type { BatchState, OrgRecord, SubmissionRecord } from "../../server/store/records";
 import { Store, type Operation } from "../../server/store/store";
@@ -285,7 +285,8 @@ class Loader implements Seeder {
   ): Promise<{ record: SubmissionRecord; ops: Operation[] }> {
     const { store, ledger, registry } = this.gateway;
     const org = this.producer;
-    const eventIds = events.map((event) => eventHash(event));
+    const texts = events.map((event) => canonicalize(event));
+    const eventIds = texts.map((text) => `0x${sha256Hex(text)}`);
     const tree = submissionTree(eventIds);
     const digest = submissionDigest(ledger.domain, {
       org: org.account,
@@ -322,10 +323,10 @@ class Loader implements Seeder {
     };
     const { journal } = store;
     const ops: Operation[] = [
-      Store.put(journal, keys.submission(seq), record),
+      Store.putJson(journal, keys.submission(seq), submissionJson(record, texts)),
       Store.put(journal, keys.submissionByDigest(digest), seq),
       Store.put(journal, keys.pendingSubmission(seq), { digest, count: eventIds.length }),
-      ...indexSubmission(store, record, tree),
+      ...indexSubmission(store, record, texts),
     ];
     return { record, ops };
   }

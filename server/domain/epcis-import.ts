@@ -266,7 +266,8 @@ class EventReader {
 
     const parsed = traceEventSchema.safeParse(event);
     if (!parsed.success) {
-      for (const issue of parsed.error.issues) this.problem(epcisPath(issue.path), "invalid_event", issue.message);
+      for (const issue of parsed.error.issues)
+        this.problem(epcisPath(issue.path.map(String)), "invalid_event", issue.message);
       return { event: null, problems: this.problems };
     }
     this.checkIds(epcis, event as TraceEvent);

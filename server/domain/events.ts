@@ -4,7 +4,7 @@
  * fields are refused, nothing is added or rewritten — because the event's hash is taken over
  * exactly what the client sent (canonical JSON), so a client can compute the same hash.
  */
-import { z } from "zod";
+import { z } from "zod/v4";
 
 import { hasUnsafeCharacters, UNSAFE_TEXT_MESSAGE } from "./text";
 
@@ -71,6 +71,7 @@ const dateTime = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/, {
     message: "must be an ISO 8601 date-time with offset, e.g. 2026-11-20T08:30:00+08:00",
+    abort: true,
   })
   .refine(isRealDateTime, { message: "is not a real date-time" });
 
@@ -95,7 +96,7 @@ const timeZoneOffset = z.string().regex(/^[+-](0\d|1[0-4]):[0-5]\d$/, { message:
 /** A batch named by its GS1 Digital Link URI (EPCIS 2.0 `epcClass`). */
 const epcClass = z
   .string()
-  .max(400)
+  .max(400, { abort: true })
   .refine((s) => parseDigitalLink(s) !== null && !parseDigitalLink(s)!.serial, {
     message: "must be a GS1 Digital Link URI of a batch: https://{host}/01/{GTIN-14}/10/{lot}",
   });
@@ -138,6 +139,8 @@ const location = z
   .strict()
   .refine((l) => l.id !== undefined || l.district !== undefined || l.name !== undefined, {
     message: "needs an id, a district or a name",
+    // zod 4 runs an object's refinements after a member failed, without that member: not then.
+    when: (payload) => payload.issues.length === 0,
   });
 
 const sensorReport = z

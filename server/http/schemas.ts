@@ -2,7 +2,7 @@
  * Request bodies and parameters of the API, validated strictly: an unknown field is an error, so
  * a typo never silently drops data. `parse` turns a failure into a 400 naming every bad field.
  */
-import { z } from "zod";
+import { z } from "zod/v4";
 
 import { hasUnsafeCharacters, UNSAFE_TEXT_MESSAGE } from "../domain/text";
 
@@ -50,7 +50,7 @@ export const usccSchema = z
 export const hex32 = z.string().regex(/^0x[0-9a-f]{64}$/, { message: "must be 0x and 64 lower-case hex digits" });
 const isoDate = z
   .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, { message: "must be a date YYYY-MM-DD" })
+  .regex(/^\d{4}-\d{2}-\d{2}$/, { message: "must be a date YYYY-MM-DD", abort: true })
   .refine((s) => new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), { message: "is not a real date" });
 
 export const newOrganisationSchema = z
@@ -96,6 +96,7 @@ export const newBatchSchema = z
   .refine((b) => !b.expiryDate || b.expiryDate >= b.productionDate, {
     message: "expiryDate is before productionDate",
     path: ["expiryDate"],
+    when: (payload) => payload.issues.length === 0,
   });
 
 export const serialRequestSchema = z.object({ count: z.number().int().min(1).max(MAX_SERIALS_PER_REQUEST) }).strict();

@@ -9,6 +9,7 @@ import type { Provider } from "ethers";
 import { ChainUnavailableError } from "../chain/errors";
 
 import { batchUri } from "../domain/digital-link";
+import { submissionProof } from "../domain/merkle";
 import { keys } from "../store/keys";
 import type { BatchRecord, EventRecord, OrgRecord, SubmissionAnchor, SubmissionRecord } from "../store/records";
 import type { Store } from "../store/store";
@@ -39,7 +40,7 @@ export class EvidenceService {
     const batch = await queries.batch(batchId);
     const ancestors = options.ancestors ? ((await queries.lineage(batchId, "up")).batches as BatchRecord[]) : [];
     const submissions: Record<string, SubmissionEvidence> = {};
-    const submissionBySeq = new Map<number, string>();
+    const submissionBySeq = new Map<number, { digest: string; eventIds: string[] }>();
     const events: EvidenceBundle["events"] = [];
     let truncated = false;
     for (const each of [batch, ...ancestors]) {
@@ -51,20 +52,20 @@ export class EvidenceService {
       )[];
       for (const record of records) {
         if (!record) continue;
-        let digest = submissionBySeq.get(record.submissionSeq);
-        if (digest === undefined) {
-          const evidence = await this.submission(record.submissionSeq);
-          digest = evidence.id;
-          submissions[digest] = evidence;
-          submissionBySeq.set(record.submissionSeq, digest);
+        let submission = submissionBySeq.get(record.submissionSeq);
+        if (submission === undefined) {
+          const { evidence, eventIds } = await this.submission(record.submissionSeq);
+          submission = { digest: evidence.id, eventIds };
+          submissions[evidence.id] = evidence;
+          submissionBySeq.set(record.submissionSeq, submission);
         }
         events.push({
           eventId: record.eventId,
           batchId: each.batchId,
           body: record.body,
           recordTime: record.recordTime,
-          submission: digest,
-          proof: record.proof,
+          submission: submission.digest,
+          proof: submissionProof(submission.eventIds, record.index),
         });
       }
     }
@@ -107,13 +108,13 @@ export class EvidenceService {
     return { ...report, tookMs: Math.round(performance.now() - started) };
   }
 
-  private async submission(seq: number): Promise<SubmissionEvidence> {
+  private async submission(seq: number): Promise<{ evidence: SubmissionEvidence; eventIds: string[] }> {
     const { store } = this.deps;
     const record = (await store.journal.get(keys.submission(seq))) as SubmissionRecord | undefined;
     if (!record) throw new Error(`the journal has no submission ${seq}, which an indexed event names`);
     const org = (await store.orgs.get(keys.org(record.orgId))) as OrgRecord | undefined;
     const anchor = (await store.anchors.get(keys.submissionAnchor(seq))) as SubmissionAnchor | undefined;
-    return {
+    const evidence: SubmissionEvidence = {
       id: record.digest,
       organisation: { orgId: record.orgId, uscc: org?.uscc ?? "", name: org?.name ?? "" },
       account: record.account,
@@ -133,5 +134,6 @@ export class EvidenceService {
           }
         : null,
     };
+    return { evidence, eventIds: record.eventIds };
   }
 }

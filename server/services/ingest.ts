@@ -8,10 +8,10 @@
  * the result of the previous submission, and the per-organisation nonce must not race.
  */
 import { Signature, verifyTypedData, type BaseWallet, type TypedDataDomain } from "ethers";
-import { z } from "zod";
+import { z } from "zod/v4";
 
 import { LEDGER_TYPES, submissionDigest } from "../chain/typed-data";
-import { canonicalSha256, eventHash, exceedsDepth } from "../domain/canonical";
+import { canonicalSha256, canonicalize, exceedsDepth, sha256Hex } from "../domain/canonical";
 import { batchIdOfKey } from "../domain/batch-id";
 import { MAX_EVENTS_PER_SUBMISSION, batchesOf, traceEventSchema, type TraceEvent } from "../domain/events";
 import { orgIdOf } from "../domain/identifiers";
@@ -164,7 +164,9 @@ export class IngestService {
     // Corrections read events and histories from the store: let everything before them land first.
     if (events.some((event) => event.errorDeclaration)) await this.commits.idle();
     // Duplicates first: a resent event must read as a duplicate, not as breaking custody rules.
-    const hashes = events.map((event) => eventHash(event));
+    // Each event's canonical JSON: its id is the SHA-256 of it, and it is what the store keeps.
+    const texts = events.map((event) => canonicalize(event));
+    const hashes = texts.map((text) => `0x${sha256Hex(text)}`);
     await this.refuseDuplicates(hashes);
     const overlay = new Map<string, BatchState>();
     const held = new Set<string>();
@@ -239,12 +241,12 @@ export class IngestService {
     };
     const { journal } = this.deps.store;
     const ops: Operation[] = [
-      Store.put(journal, keys.submission(seq), record),
+      Store.putJson(journal, keys.submission(seq), submissionJson(record, texts)),
       Store.put(journal, keys.submissionByDigest(digest), seq),
       Store.put(journal, keys.pendingSubmission(seq), { digest, count: hashes.length }),
       Store.put(journal, keys.lastSubmissionSeq(), seq),
       Store.put(journal, nonceKey, nonce + 1),
-      ...indexSubmission(this.deps.store, record, tree),
+      ...indexSubmission(this.deps.store, record, texts),
       ...holds.map((hold) => Store.put(journal, keys.pendingHold(hold.batchId, hold.eventId), hold)),
     ];
     if (idempotencyKey !== null) {
@@ -475,27 +477,26 @@ function validateEvents(events: unknown[]): TraceEvent[] {
 }
 
 /** The index records of an accepted submission (events, batch events, custody); `reindex` uses it too. */
-export function indexSubmission(
-  store: Store,
-  record: SubmissionRecord,
-  tree = submissionTree(record.eventIds),
-): Operation[] {
+export function indexSubmission(store: Store, record: SubmissionRecord, texts?: readonly string[]): Operation[] {
   const ops: Operation[] = [];
   record.eventIds.forEach((eventId, index) => {
     const body = record.events[index] as TraceEvent;
     const batchIds = batchesOf(body).all.map(batchIdOfKey);
-    const event: EventRecord = {
+    const key = keys.event(eventId);
+    const event: Omit<EventRecord, "body"> = {
       eventId,
-      hash: eventId,
       submissionSeq: record.seq,
       index,
       orgId: record.orgId,
       batchIds,
-      body,
       recordTime: record.acceptedAt,
-      proof: tree.proof(index),
     };
-    ops.push(Store.put(store.events, keys.event(eventId), event));
+    const text = texts?.[index];
+    ops.push(
+      text === undefined
+        ? Store.put(store.events, key, { ...event, body })
+        : Store.putJson(store.events, key, withJsonMember(event, "body", text)),
+    );
     if (body.errorDeclaration) ops.push(Store.put(store.events, keys.declaration(originalEventId(body)), eventId));
     for (const batchId of batchIds) {
       ops.push(Store.put(store.events, keys.batchEvent(batchId, record.seq, index), eventId));
@@ -503,6 +504,17 @@ export function indexSubmission(
   });
   for (const state of record.stateChanges) ops.push(Store.put(store.batches, keys.batchState(state.batchId), state));
   return ops;
+}
+
+/** The JSON of a submission record whose events are given as their canonical JSON (`texts`, in order). */
+export function submissionJson(record: SubmissionRecord, texts: readonly string[]): string {
+  const { events: _events, ...rest } = record;
+  return withJsonMember(rest, "events", `[${texts.join(",")}]`);
+}
+
+/** The JSON of `object` (not empty) with one more member, `name`, whose value is already JSON. */
+function withJsonMember(object: object, name: string, json: string): string {
+  return `${JSON.stringify(object).slice(0, -1)},${JSON.stringify(name)}:${json}}`;
 }
 
 /** Breadth-first search for a recalled ancestor in the store's batch records. */
@@ -524,7 +536,7 @@ export async function findRecalledAncestor(
   return null;
 }
 
-export function zodDetails(error: z.ZodError): { path: string; message: string }[] {
+export function zodDetails(error: z.core.$ZodError): { path: string; message: string }[] {
   return error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }));
 }
 

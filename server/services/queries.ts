@@ -5,6 +5,7 @@
  */
 import { batchIdOf } from "../domain/batch-id";
 import type { TraceEvent } from "../domain/events";
+import { submissionProof } from "../domain/merkle";
 import { originalEventId } from "../domain/rules";
 import { HttpError } from "../http/errors";
 import { keys } from "../store/keys";
@@ -158,7 +159,10 @@ export class Queries {
         signer: submission.account,
         signature: submission.signature,
       },
-      proofs: { eventToSubmission: record.proof, submissionToAnchor: anchor?.proof ?? null },
+      proofs: {
+        eventToSubmission: submissionProof(submission.eventIds, record.index),
+        submissionToAnchor: anchor?.proof ?? null,
+      },
       anchor: anchor
         ? {
             root: anchor.root,

@@ -131,15 +131,13 @@ export interface SubmissionRecord {
 /** events: `evt:<eventId>`: an index over the journal, rebuildable from it. */
 export interface EventRecord {
   eventId: string;
-  hash: string;
   submissionSeq: number;
+  /** Position in the submission: its proof to the submission's root comes from the submission's `eventIds`. */
   index: number;
   orgId: string;
   batchIds: string[];
   body: unknown;
   recordTime: string;
-  /** Proof from `hash` to the submission's root. */
-  proof: string[];
 }
 
 /** journal: `hold:<batchId>:<eventId>`: a hold to put on-chain for a non-conformant inspection. */

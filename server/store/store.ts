@@ -108,6 +108,14 @@ export class Store {
     return { type: "put", sublevel, key, value } as Operation;
   }
 
+  /**
+   * A `put` of a value already written as JSON text, for `write`: read back as JSON like any other,
+   * without serialising it again (ingest writes events from their canonical JSON).
+   */
+  static putJson(sublevel: Sublevel, key: string, json: string): Operation {
+    return { type: "put", sublevel, key, value: json, valueEncoding: "utf8" } as Operation;
+  }
+
   /** A `del` operation on sublevel `sublevel`, for `write`. */
   static del(sublevel: Sublevel, key: string): Operation {
     return { type: "del", sublevel, key } as Operation;

@@ -223,12 +223,16 @@ describe("regulator: evidence, verification, corrections, lineage and recalls", 
       );
     });
 
-    it("fails the submission proof of exactly the event whose stored proof was altered", async function () {
+    it("fails the submission proof of exactly the event whose proof the journal no longer gives", async function () {
+      // Proofs come from the journal's list of the submission's event ids: alter the entry of
+      // boxed's sibling (shipped) and boxed's proof no longer reaches the root; shipped's does.
+      const boxed = (await t.gateway.store.events.get(keys.event(events.boxed))) as EventRecord;
       await tampered(
-        "events",
-        keys.event(events.boxed),
-        (record) => {
-          (record as unknown as EventRecord).proof = [`0x${"11".repeat(32)}`];
+        "journal",
+        keys.submission(boxed.submissionSeq),
+        (submission) => {
+          const { eventIds } = submission as unknown as SubmissionRecord;
+          eventIds[eventIds.indexOf(events.shipped)] = `0x${"11".repeat(32)}`;
         },
         (report) => {
           expect(failedEvents(report)).to.deep.equal([events.boxed]);

@@ -12,7 +12,7 @@ import { LEDGER_TYPES, ledgerDomain, submissionDigest } from "../../server/chain
 import { eventHash } from "../../server/domain/canonical";
 import { batchIdOf } from "../../server/domain/batch-id";
 import { gtin14, orgIdOf, uscc } from "../../server/domain/identifiers";
-import { submissionTree, verifySubmissionProof } from "../../server/domain/merkle";
+import { submissionProof, submissionTree, verifySubmissionProof } from "../../server/domain/merkle";
 import { HttpError } from "../../server/http/errors";
 import { IngestService } from "../../server/services/ingest";
 import { keys } from "../../server/store/keys";
@@ -156,7 +156,12 @@ describe("event ingest", function () {
     const event = (await store.events.get(keys.event(hashes[1]!))) as EventRecord;
     expect(event.batchIds).to.deep.equal([BATCH]);
     expect(event.submissionSeq).to.equal(1);
-    expect(verifySubmissionProof(root, hashes[1]!, event.proof)).to.equal(true);
+    expect(event.index).to.equal(1);
+    // Written from their canonical JSON: the same events come back, journal and index alike.
+    expect(record.events).to.deep.equal(JSON.parse(JSON.stringify(events)));
+    expect(event.body).to.deep.equal(JSON.parse(JSON.stringify(events[1])));
+    expect(Object.keys(event.body as object)).to.deep.equal(Object.keys(event.body as object).sort());
+    expect(verifySubmissionProof(root, hashes[1]!, submissionProof(record.eventIds, event.index))).to.equal(true);
     const batchEvents = await store.events.values(keys.batchEventRange(BATCH)).all();
     expect(batchEvents).to.deep.equal(hashes);
     expect(await store.batches.get(keys.batchState(BATCH))).to.deep.equal({

@@ -5,7 +5,7 @@
  * `?linkType=gs1:epcis`). Formats: domain/epcis.ts (export) and domain/epcis-import.ts (import).
  */
 import express, { Router, type Request } from "express";
-import { z } from "zod";
+import { z } from "zod/v4";
 
 import { epcisDocument, epcisQueryDocument, type StoredEvent } from "../../domain/epcis";
 import { bizStepOf, epcisEventList, epcisPath, fromEpcisEvents } from "../../domain/epcis-import";

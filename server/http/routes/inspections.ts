@@ -4,7 +4,7 @@
  * the holds non-conformant inspections put on batches, and a regulator's release of a held batch.
  */
 import express, { Router, type Request, type RequestHandler, type Response } from "express";
-import { z } from "zod";
+import { z } from "zod/v4";
 
 import { batchUri } from "../../domain/digital-link";
 import {

@@ -5,7 +5,7 @@
  */
 import path from "node:path";
 import express, { Router, type Response } from "express";
-import { z } from "zod";
+import { z } from "zod/v4";
 
 import type { Dashboard, DashboardStats } from "../../services/dashboard";
 import { barChart, lineChart } from "../../web/charts";

@@ -6,7 +6,7 @@
  */
 import { Router } from "express";
 import { rateLimit } from "express-rate-limit";
-import { z } from "zod";
+import { z } from "zod/v4";
 
 import type { EvidenceService } from "../../services/evidence";
 import type { Queries } from "../../services/queries";
