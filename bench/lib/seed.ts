@@ -26,7 +26,7 @@ import { batchUri } from "../../server/domain/digital-link";
 import { traceEventSchema } from "../../server/domain/events";
 import { submissionTree } from "../../server/domain/merkle";
 import type { Gateway } from "../../server/gateway";
-import { IngestService, indexSubmission, submissionJson } from "../../server/services/ingest";
+import { IngestService, indexSubmission, journalSubmission, readSubmission } from "../../server/services/ingest";
 import { keys } from "../../server/store/keys";
 import type { BatchState, OrgRecord, SubmissionRecord } from "../../server/store/records";
 import { Store, type Operation } from "../../server/store/store";
@@ -222,7 +222,7 @@ class Loader implements Seeder {
     // Newest first: a custody record holds what the last submission naming its batch wrote.
     const checked = new Set<string>();
     for (const [i, { result }] of [...answers.entries()].reverse()) {
-      const journaled = (await store.journal.get(keys.submission(result.submission.seq))) as SubmissionRecord;
+      const journaled = (await readSubmission(store, result.submission.seq))!;
       const custody = new Map<string, BatchState>();
       for (const state of journaled.stateChanges) custody.set(state.batchId, state);
       const built = await this.build(submissions[i]!, journaled.seq, journaled.nonce, journaled.acceptedAt, custody);
@@ -233,7 +233,14 @@ class Loader implements Seeder {
         if (checked.has(op.key)) continue;
         checked.add(op.key);
         const stored: unknown = await op.sublevel!.get(op.key);
-        if (op.type === "put" && !isDeepStrictEqual(stored, op.value)) {
+        // A value written as JSON text (Store.putJson) reads back parsed.
+        const written: unknown =
+          op.type === "put" && op.valueEncoding === "utf8"
+            ? JSON.parse(op.value as string)
+            : op.type === "put"
+              ? op.value
+              : undefined;
+        if (op.type === "put" && !isDeepStrictEqual(stored, written)) {
           throw new Error(`the loader's record ${op.key} differs from what IngestService stored`);
         }
       }
@@ -323,7 +330,7 @@ class Loader implements Seeder {
     };
     const { journal } = store;
     const ops: Operation[] = [
-      Store.putJson(journal, keys.submission(seq), submissionJson(record, texts)),
+      ...journalSubmission(store, record, texts),
       Store.put(journal, keys.submissionByDigest(digest), seq),
       Store.put(journal, keys.pendingSubmission(seq), { digest, count: eventIds.length }),
       ...indexSubmission(store, record, texts),

@@ -40,7 +40,7 @@ const ANCHORED = new Interface([
 ]);
 
 export async function ingest(options: IngestOptions): Promise<Figure[]> {
-  const seconds = options.quick ? 4 : 60;
+  const seconds = options.quick ? 4 : Number(process.env.BENCH_INGEST_SECONDS ?? 60);
   const naiveSeconds = options.quick ? 3 : 20;
   // `BENCH_PROFILE_DIR=… npm run bench ingest` writes the gateway's CPU profile there.
   const profile = process.env.BENCH_PROFILE_DIR;

@@ -52,7 +52,11 @@ export async function rebuildIndex(
   const writer = new PipelinedWriter(store);
   const digests = new Map<number, string>();
   for await (const value of store.journal.values(keys.submissionRange)) {
-    const record = value as SubmissionRecord;
+    const header = value as SubmissionRecord;
+    // Older journals keep a submission's events in its header.
+    const record = header.events
+      ? header
+      : { ...header, events: (await store.journal.get(keys.submissionEvents(header.seq))) as unknown[] };
     digests.set(record.seq, record.digest);
     await writer.add(indexSubmission(store, record));
     if (++submissions % 1000 === 0) onProgress({ stage: "events", done: submissions, total: null });

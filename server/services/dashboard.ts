@@ -14,7 +14,7 @@ import type {
   BatchStatusName,
   OrgRecord,
   ProductRecord,
-  SubmissionRecord,
+  SubmissionHeader,
 } from "../store/records";
 import type { Store, Sublevel } from "../store/store";
 
@@ -340,7 +340,7 @@ export class Dashboard {
       const plan = (await this.store.journal.get(keys.anchorPlan(root as string))) as AnchorRecord | undefined;
       if (!onChain || !plan || plan.submissionSeqs.length === 0) continue;
       const first = (await this.store.journal.get(keys.submission(Math.min(...plan.submissionSeqs)))) as
-        SubmissionRecord | undefined;
+        SubmissionHeader | undefined;
       if (!first) continue;
       anchors.push({
         seq: onChain.seq,

@@ -11,7 +11,7 @@ import { ChainUnavailableError } from "../chain/errors";
 import { batchUri } from "../domain/digital-link";
 import { submissionProof } from "../domain/merkle";
 import { keys } from "../store/keys";
-import type { BatchRecord, EventRecord, OrgRecord, SubmissionAnchor, SubmissionRecord } from "../store/records";
+import type { BatchRecord, EventRecord, OrgRecord, SubmissionAnchor, SubmissionHeader } from "../store/records";
 import type { Store } from "../store/store";
 import { EVIDENCE_FORMAT, type BatchEvidence, type EvidenceBundle, type SubmissionEvidence } from "../verify/bundle";
 import { ChainView } from "../verify/chain-view";
@@ -110,7 +110,7 @@ export class EvidenceService {
 
   private async submission(seq: number): Promise<{ evidence: SubmissionEvidence; eventIds: string[] }> {
     const { store } = this.deps;
-    const record = (await store.journal.get(keys.submission(seq))) as SubmissionRecord | undefined;
+    const record = (await store.journal.get(keys.submission(seq))) as SubmissionHeader | undefined;
     if (!record) throw new Error(`the journal has no submission ${seq}, which an indexed event names`);
     const org = (await store.orgs.get(keys.org(record.orgId))) as OrgRecord | undefined;
     const anchor = (await store.anchors.get(keys.submissionAnchor(seq))) as SubmissionAnchor | undefined;

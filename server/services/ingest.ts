@@ -241,7 +241,7 @@ export class IngestService {
     };
     const { journal } = this.deps.store;
     const ops: Operation[] = [
-      Store.putJson(journal, keys.submission(seq), submissionJson(record, texts)),
+      ...journalSubmission(this.deps.store, record, texts),
       Store.put(journal, keys.submissionByDigest(digest), seq),
       Store.put(journal, keys.pendingSubmission(seq), { digest, count: hashes.length }),
       Store.put(journal, keys.lastSubmissionSeq(), seq),
@@ -506,10 +506,25 @@ export function indexSubmission(store: Store, record: SubmissionRecord, texts?: 
   return ops;
 }
 
-/** The JSON of a submission record whose events are given as their canonical JSON (`texts`, in order). */
-export function submissionJson(record: SubmissionRecord, texts: readonly string[]): string {
-  const { events: _events, ...rest } = record;
-  return withJsonMember(rest, "events", `[${texts.join(",")}]`);
+/**
+ * The journal records of an accepted submission: its header (`sub:`) and its events (`subev:`),
+ * written from their canonical JSON (`texts`, in order) rather than serialised again.
+ */
+export function journalSubmission(store: Store, record: SubmissionRecord, texts: readonly string[]): Operation[] {
+  const { events: _events, ...header } = record;
+  return [
+    Store.put(store.journal, keys.submission(record.seq), header),
+    Store.putJson(store.journal, keys.submissionEvents(record.seq), `[${texts.join(",")}]`),
+  ];
+}
+
+/** Submission `seq` as journaled, events included; undefined if there is none. */
+export async function readSubmission(store: Store, seq: number): Promise<SubmissionRecord | undefined> {
+  const header = (await store.journal.get(keys.submission(seq))) as SubmissionRecord | undefined;
+  if (!header || header.events) return header;
+  const events = (await store.journal.get(keys.submissionEvents(seq))) as unknown[] | undefined;
+  if (!events) throw new Error(`the journal has submission ${seq} without its events`);
+  return { ...header, events };
 }
 
 /** The JSON of `object` (not empty) with one more member, `name`, whose value is already JSON. */

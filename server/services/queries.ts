@@ -16,7 +16,7 @@ import type {
   OrgRecord,
   ProductRecord,
   SubmissionAnchor,
-  SubmissionRecord,
+  SubmissionHeader,
 } from "../store/records";
 import type { Store } from "../store/store";
 
@@ -124,20 +124,20 @@ export class Queries {
       .iterator(gt ? { gt, lt: range.lt, limit: limit + 1 } : { ...range, limit: limit + 1 })
       .all();
     const page = entries.slice(0, limit);
-    // A page's events mostly share a few submissions: read each (up to 1,000 events of JSON) once.
-    const submissions = new Map<number, Promise<SubmissionRecord>>();
+    // A page's events mostly share a few submissions: read each one's header once.
+    const submissions = new Map<number, Promise<SubmissionHeader>>();
     const events = await Promise.all(page.map(([, eventId]) => this.event(eventId as string, submissions)));
     const nextCursor =
       entries.length > limit ? Buffer.from(page[page.length - 1]![0], "utf8").toString("base64url") : null;
     return { events, nextCursor };
   }
 
-  async event(eventId: string, submissions = new Map<number, Promise<SubmissionRecord>>()): Promise<EventView> {
+  async event(eventId: string, submissions = new Map<number, Promise<SubmissionHeader>>()): Promise<EventView> {
     const record = (await this.store.events.get(keys.event(eventId))) as EventRecord | undefined;
     if (!record) throw new HttpError(404, "unknown_event", `no event ${eventId}`);
     let read = submissions.get(record.submissionSeq);
     if (!read) {
-      read = this.store.journal.get(keys.submission(record.submissionSeq)) as Promise<SubmissionRecord>;
+      read = this.store.journal.get(keys.submission(record.submissionSeq)) as Promise<SubmissionHeader>;
       submissions.set(record.submissionSeq, read);
     }
     const submission = await read;
@@ -195,7 +195,7 @@ export class Queries {
   }> {
     const seq = (await this.store.journal.get(keys.submissionByDigest(digest))) as number | undefined;
     if (seq === undefined) throw new HttpError(404, "unknown_submission", `no submission ${digest}`);
-    const record = (await this.store.journal.get(keys.submission(seq))) as SubmissionRecord;
+    const record = (await this.store.journal.get(keys.submission(seq))) as SubmissionHeader;
     const anchor = ((await this.store.anchors.get(keys.submissionAnchor(seq))) as SubmissionAnchor | undefined) ?? null;
     return {
       id: digest,

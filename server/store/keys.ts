@@ -13,6 +13,8 @@ export const keys = {
   /** journal: a submission by its sequence number, in acceptance order. */
   submission: (seq: number) => `sub:${pad(seq, SEQ_WIDTH)}`,
   submissionRange: { gte: "sub:", lt: "sub;" },
+  /** journal: a submission's events (canonical JSON, in order), apart from its header: most readers need only that. */
+  submissionEvents: (seq: number) => `subev:${pad(seq, SEQ_WIDTH)}`,
   /** journal: a submission's sequence number by its digest (its public id). */
   submissionByDigest: (digest: string) => `digest:${digest}`,
   /** journal: the last submission sequence number handed out. */

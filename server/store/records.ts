@@ -105,7 +105,11 @@ export interface BatchState {
   lastEventTime: string | null;
 }
 
-/** journal: `sub:<seq>`: an accepted submission, written with sync before the 202. */
+/**
+ * An accepted submission, written with sync before the 202: its header (everything but `events`)
+ * at journal `sub:<seq>`, its events at `subev:<seq>` (journals written before that split keep
+ * the events in the header; `readSubmission` reads both).
+ */
 export interface SubmissionRecord {
   seq: number;
   /** The EIP-712 Submission digest: the submission's id and its leaf in the anchor tree. */
@@ -118,7 +122,7 @@ export interface SubmissionRecord {
   signature: string;
   signedBy: "custodial" | "client";
   eventIds: string[];
-  /** The accepted events, canonical form, in order. The journal is the source of truth. */
+  /** The accepted events, canonical form, in order (`subev:<seq>`). The journal is the source of truth. */
   events: unknown[];
   acceptedAt: string;
   idempotencyKey: string | null;
@@ -127,6 +131,9 @@ export interface SubmissionRecord {
   /** Custody changes the submission made, applied in order (rebuilds `state:` records). */
   stateChanges: BatchState[];
 }
+
+/** journal `sub:<seq>`: a submission without its events. */
+export type SubmissionHeader = Omit<SubmissionRecord, "events">;
 
 /** events: `evt:<eventId>`: an index over the journal, rebuildable from it. */
 export interface EventRecord {

@@ -19,7 +19,7 @@ import { loadDemoData } from "../../server/demo/load";
 import { startGateway, type Gateway } from "../../server/gateway";
 import { rebuildIndex, refreshAfterReplay } from "../../server/index/rebuild";
 import { keys } from "../../server/store/keys";
-import type { AnchorOnChain, ChainIdentity, SubmissionAnchor } from "../../server/store/records";
+import type { AnchorOnChain, ChainIdentity, SubmissionAnchor, SubmissionRecord } from "../../server/store/records";
 import { Store } from "../../server/store/store";
 
 /** Everything the index holds, sublevel by sublevel (undo logs and block hashes aside). */
@@ -57,7 +57,7 @@ describe("rebuilding the index from the chain and the journal", function () {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it("reproduces every event, batch, product, organisation and proof after they were deleted", async function () {
+  it("reproduces every event, batch, product, organisation and proof after they were deleted, from either journal form", async function () {
     const { store } = gateway;
     const before = await indexSnapshot(store);
     expect(before.events!.length).to.be.greaterThan(40);
@@ -70,6 +70,22 @@ describe("rebuilding the index from the chain and the journal", function () {
       await store.write(derived.map((key) => Store.del(store[name], key)));
     }
     expect((await indexSnapshot(store)).events).to.deep.equal([]);
+    // Every other submission as journals written before the header/events split kept it: one record.
+    const headers = (await store.journal.iterator(keys.submissionRange).all()) as [string, SubmissionRecord][];
+    const merged = await Promise.all(
+      headers
+        .filter((_, i) => i % 2 === 0)
+        .map(async ([key, header]) => {
+          const events = (await store.journal.get(keys.submissionEvents(header.seq))) as unknown[];
+          expect(events).to.have.length(header.count);
+          return [
+            Store.put(store.journal, key, { ...header, events }),
+            Store.del(store.journal, keys.submissionEvents(header.seq)),
+          ];
+        }),
+    );
+    expect(merged.length).to.be.greaterThan(1);
+    await store.write(merged.flat());
 
     const identity = (await store.meta.get(keys.chain())) as ChainIdentity;
     const stages = new Set<string>();

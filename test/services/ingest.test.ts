@@ -14,7 +14,7 @@ import { batchIdOf } from "../../server/domain/batch-id";
 import { gtin14, orgIdOf, uscc } from "../../server/domain/identifiers";
 import { submissionProof, submissionTree, verifySubmissionProof } from "../../server/domain/merkle";
 import { HttpError } from "../../server/http/errors";
-import { IngestService } from "../../server/services/ingest";
+import { IngestService, readSubmission } from "../../server/services/ingest";
 import { keys } from "../../server/store/keys";
 import type { BatchRecord, EventRecord, OrgRecord, RoleName, SubmissionRecord } from "../../server/store/records";
 import { Store } from "../../server/store/store";
@@ -141,7 +141,7 @@ describe("event ingest", function () {
     const digest = submissionDigest(domain, { org: PRODUCER.account, root, count: 2, nonce: 0n });
     expect(result.submission.id).to.equal(digest);
 
-    const record = (await store.journal.get(keys.submission(1))) as SubmissionRecord;
+    const record = (await readSubmission(store, 1))!;
     expect(record.digest).to.equal(digest);
     expect(record.signedBy).to.equal("custodial");
     const signer = verifyTypedData(
@@ -157,7 +157,9 @@ describe("event ingest", function () {
     expect(event.batchIds).to.deep.equal([BATCH]);
     expect(event.submissionSeq).to.equal(1);
     expect(event.index).to.equal(1);
-    // Written from their canonical JSON: the same events come back, journal and index alike.
+    // Written from their canonical JSON: the same events come back, journal and index alike; the
+    // submission's header is kept apart from its events.
+    expect((await store.journal.get(keys.submission(1))).events).to.equal(undefined);
     expect(record.events).to.deep.equal(JSON.parse(JSON.stringify(events)));
     expect(event.body).to.deep.equal(JSON.parse(JSON.stringify(events[1])));
     expect(Object.keys(event.body as object)).to.deep.equal(Object.keys(event.body as object).sort());
