@@ -4,7 +4,7 @@
  * HTTP server. `scripts/start.ts` and the end-to-end tests both start YuTrace through here.
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import type { Server } from "node:http";
+import { createServer, type RequestListener, type Server } from "node:http";
 import path from "node:path";
 import { HDNodeWallet, JsonRpcProvider, Wallet, type BaseWallet } from "ethers";
 import pino, { type Logger } from "pino";
@@ -154,7 +154,7 @@ export async function startGateway(config: Config, options: { logger?: Logger } 
         anchorError: anchorer.lastError,
       };
     };
-    const app = createApp({
+    const { handle } = createApp({
       store,
       registry,
       ingest,
@@ -172,7 +172,7 @@ export async function startGateway(config: Config, options: { logger?: Logger } 
       health,
       writeRateLimit: config.writeRateLimit,
     });
-    const server = await listen(app, config.port, config.host);
+    const server = await listen(handle, config.port, config.host);
     cleanup.push(() => closeServer(server));
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.port;
@@ -298,9 +298,9 @@ async function ensureAdminApiKey(config: Config, store: Store): Promise<string |
   return demoKey;
 }
 
-async function listen(app: ReturnType<typeof createApp>, port: number, host: string): Promise<Server> {
+async function listen(handle: RequestListener, port: number, host: string): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host);
+    const server = createServer(handle).listen(port, host);
     server.once("listening", () => resolve(server));
     server.once("error", (error: NodeJS.ErrnoException) =>
       reject(

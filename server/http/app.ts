@@ -1,7 +1,11 @@
 /**
- * The Express app: `createApp` builds it from its parts (tests use it without a port); `main.ts`
- * listens. Routes are thin: validation in schemas.ts, work in services/, errors in errors.ts.
+ * The gateway's HTTP handler: `createApp` builds it from its parts; the gateway listens with it.
+ * Consumer pages are answered first, without express (`ConsumerPages`: they are most of the
+ * traffic, and express's own cost per request bounded their throughput); everything else goes
+ * through the express app. Routes are thin: validation in schemas.ts, work in services/, errors in
+ * errors.ts.
  */
+import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import express, { type Express } from "express";
 import helmet from "helmet";
 import { rateLimit } from "express-rate-limit";
@@ -24,7 +28,7 @@ import { eventRoutes } from "./routes/events";
 import { organisationRoutes } from "./routes/organisations";
 import { labelRoutes } from "./routes/labels";
 import { qrRoutes } from "./routes/qr";
-import { resolverRoutes } from "./routes/resolver";
+import { ConsumerPages, resolverRoutes, securityHeadersOf } from "./routes/resolver";
 import { certificateDocument, inspectionRoutes } from "./routes/inspections";
 import type { CertificateService } from "../services/certificates";
 import type { HoldService } from "../services/holds";
@@ -66,12 +70,19 @@ export interface AppDeps {
   maxIndexerLag?: number;
 }
 
-export function createApp(deps: AppDeps): Express {
+export function createApp(deps: AppDeps): { app: Express; handle: RequestListener } {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", false);
   // No upgrade-insecure-requests: a demo or LAN gateway on plain http must still load its own pages.
-  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
+  const security = helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } });
+  app.use(security);
+  const pages = new ConsumerPages(
+    deps.trace,
+    deps.publicUrl,
+    { serials: deps.serials, scans: deps.scans },
+    securityHeadersOf(security),
+  );
   app.use(express.json({ limit: deps.bodyLimit ?? "4mb", strict: true }));
 
   app.get("/healthz", (_req, res) => {
@@ -125,11 +136,24 @@ export function createApp(deps: AppDeps): Express {
   app.use("/api/v1", api);
   // Public, outside /api/v1: consumer pages link inspection certificates here.
   app.get("/certificates/:sha256", certificateDocument(deps.certificates));
-  app.use(resolverRoutes(deps.trace, deps.queries, deps.publicUrl, { serials: deps.serials, scans: deps.scans }));
+  app.use(resolverRoutes(pages, deps.trace, deps.queries, deps.publicUrl));
   app.use(qrRoutes(deps.queries, deps.serials, deps.publicUrl));
   app.use(regulatorPage());
 
   app.use((req, _res, next) => next(new HttpError(404, "not_found", `no route ${req.method} ${req.path}`)));
   app.use(errorMiddleware(deps.logger));
-  return app;
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    if (!req.url?.startsWith("/01/")) {
+      app(req, res);
+      return;
+    }
+    // Declined or failed before writing anything: express answers (its route calls `answer` again
+    // and its error handling takes what fails).
+    pages.answer(req, res).then(
+      (answered) => answered || app(req, res),
+      () => (res.headersSent ? res.destroy() : app(req, res)),
+    );
+  };
+  return { app, handle };
 }

@@ -69,7 +69,8 @@ export interface ItemNotice {
   scans: { count: number; firstAt: string; copied: boolean } | null;
 }
 
-function itemSection(item: ItemNotice, lang: Lang): string {
+/** The notice at the top of an item's page: genuine or not, and how often it was scanned. */
+export function itemSection(item: ItemNotice, lang: Lang): string {
   if (!item.genuine) {
     return `<section class="banner recall" role="alert"><h2>✗ ${label("notGenuine", lang)}</h2>
 <p>${label("serial", lang)}: <code>${escape(item.serial)}</code></p><p>${label("notGenuineAdvice", lang)}</p></section>`;
@@ -83,12 +84,24 @@ function itemSection(item: ItemNotice, lang: Lang): string {
   }</section>${scans?.copied ? `<section class="banner hold" role="alert"><p>⚠ ${label("copyWarning", lang)}</p></section>` : ""}`;
 }
 
-/** The trace page of one batch; with `item`, the page of one item of it. */
-export function tracePage(view: TraceView, lang: Lang, switchHref: string, item?: ItemNotice): string {
+/**
+ * Where an item page's notice goes in a page rendered with `item` = ITEM_SLOT: the batch's page is
+ * rendered once and each scan only adds its notice (`itemSection`). Page text is escaped, so no
+ * data can produce this comment.
+ */
+export const ITEM_SLOT = "<!--yutrace:item-->";
+
+/** The trace page of one batch; with `item`, the page of one item of it (or its ITEM_SLOT). */
+export function tracePage(
+  view: TraceView,
+  lang: Lang,
+  switchHref: string,
+  item?: ItemNotice | typeof ITEM_SLOT,
+): string {
   const name = lang === "en" ? (view.product?.name.en ?? view.product?.name.zh) : view.product?.name.zh;
   const title = `${name ?? view.batch.gtin} · ${label("title", lang)}`;
   const parts: string[] = [`<h1>${escape(name ?? view.batch.gtin)}</h1>`];
-  if (item) parts.push(itemSection(item, lang));
+  if (item) parts.push(item === ITEM_SLOT ? ITEM_SLOT : itemSection(item, lang));
 
   if (view.recall) {
     const own = view.recall.own;

@@ -247,7 +247,7 @@ describe("OpenAPI document", () => {
       ...routesOf(epcisRoutes({} as never, {} as never, {} as never), "/api/v1"),
     ];
     const open = [
-      ...routesOf(stubApp().router).filter((route) => !PAGES.includes(route.split(" ")[1]!)),
+      ...routesOf(stubApp().app.router).filter((route) => !PAGES.includes(route.split(" ")[1]!)),
       // Public routers mounted under /api/v1 before the key check.
       ...routesOf(evidenceRoutes({} as never), "/api/v1"),
     ];

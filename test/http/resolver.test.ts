@@ -134,6 +134,43 @@ describe("GS1 Digital Link resolver", function () {
     expect(set["https://ref.gs1.org/voc/pip"]).to.have.length(2);
   });
 
+  it("gives each rendition of the trace page a strong ETag and answers 304 when it is unchanged", async function () {
+    const zh = await get(hotpot);
+    const en = await get(`${hotpot}?lang=en`);
+    const json = await get(hotpot).set("Accept", "application/json");
+    const tags = [zh, en, json].map((res) => res.headers.etag);
+    for (const tag of tags) expect(tag).to.match(/^"[0-9a-f]{32}"$/);
+    expect(new Set(tags).size).to.equal(3);
+    const again = await get(hotpot).set("If-None-Match", tags[0]!);
+    expect([again.status, again.text]).to.deep.equal([304, ""]);
+    expect((await get(hotpot).set("If-None-Match", tags[1]!)).status).to.equal(200);
+    expect(zh.headers["content-length"]).to.equal(String(Buffer.byteLength(zh.text)));
+  });
+
+  it("sends the consumer pages, answered before express, with exactly the security headers express sends", async function () {
+    const viaExpress = await get("/healthz");
+    const security = Object.keys(viaExpress.headers).filter(
+      (name) =>
+        name.startsWith("x-") || name.includes("policy") || name.startsWith("strict-") || name.startsWith("origin-"),
+    );
+    expect(security).to.include.members(["content-security-policy", "x-content-type-options", "x-frame-options"]);
+    const item = `${hotpot}/21/NOT-ISSUED`;
+    for (const res of [await get(hotpot), await get(hotpot).set("Accept", "application/json"), await get(item)]) {
+      expect(res.status).to.equal(200);
+      for (const name of security) expect([name, res.headers[name]]).to.deep.equal([name, viaExpress.headers[name]]);
+      expect(res.headers).to.not.have.property("x-powered-by");
+    }
+    // HEAD: the headers and no body.
+    const head = await request(t.url).head(hotpot);
+    expect([head.status, head.headers["content-type"], head.text]).to.deep.equal([
+      200,
+      "text/html; charset=utf-8",
+      undefined,
+    ]);
+    // Query parameters other than lang and a link type (a shared link's tracking tag) still get the page.
+    expect((await get(`${hotpot}?from=wechat`)).text).to.contain("<h1>");
+  });
+
   it("says 'not found in YuTrace' (404) for an unknown lot or a malformed GTIN", async function () {
     const unknown = `/01/${DEMO_PRODUCTS[2].gtin}/10/NOT-A-LOT`;
     const page = await get(unknown);
@@ -253,6 +290,19 @@ describe("GS1 Digital Link resolver", function () {
         .get(`/api/v1/batches/${batchIdOf(tallowBatch.gtin, tallowBatch.lot)}/labels.pdf`)
         .set("Authorization", `Bearer ${keys.tallowCo}`);
       expect([none.status, none.body.error.code]).to.deep.equal([409, "no_serials"]);
+    });
+
+    it("gives each item of a batch its own notice on the batch's page, whichever was scanned first", async function () {
+      const pages = [];
+      for (const serial of [serials[6]!, serials[7]!, serials[6]!])
+        pages.push((await get(`${hotpot}/21/${serial}`)).text);
+      expect(pages[0]).to.contain(`<code>${serials[6]}</code>`).and.contain("累计扫码次数: 1");
+      expect(pages[1]).to.contain(`<code>${serials[7]}</code>`).and.contain("累计扫码次数: 1");
+      expect(pages[1]).to.not.contain(serials[6]!);
+      expect(pages[2]).to.contain(`<code>${serials[6]}</code>`).and.contain("累计扫码次数: 2");
+      // The language link is relative to the page it is on, so it keeps the item's path.
+      expect(pages[0]).to.contain('href="?lang=en"');
+      expect(pages.every((page) => !page.includes("<!--yutrace:item-->"))).to.equal(true);
     });
 
     it("warns that a code may be copied once it has been scanned suspiciously often", async function () {
