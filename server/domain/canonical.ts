@@ -7,7 +7,7 @@ import { keccak256, toUtf8Bytes } from "ethers";
 
 /** The RFC 8785 canonical form of `value`. Throws on values JSON cannot carry (NaN, functions…). */
 export function canonicalize(value: unknown): string {
-  const text = serialize(value, "value");
+  const text = serialize(value, []);
   if (text === undefined) throw new TypeError("value has no JSON form");
   return text;
 }
@@ -17,16 +17,17 @@ export function canonicalize(value: unknown): string {
  * ~15 µs an event, this ~5 µs). RFC 8785 writes numbers and strings exactly as ECMAScript's
  * JSON.stringify does, and sorts members by their names' UTF-16 code units, which is
  * `Array#sort`'s default order. `undefined` members are left out and `undefined` array elements
- * written as null, as JSON.stringify does; `toJSON` is honoured.
+ * written as null, as JSON.stringify does; `toJSON` is honoured. `path` (the members and indices
+ * leading to `value`) is only turned into text for an error.
  */
-function serialize(value: unknown, path: string): string | undefined {
+function serialize(value: unknown, path: (string | number)[]): string | undefined {
   switch (typeof value) {
     case "string":
       return JSON.stringify(value);
     case "boolean":
       return value ? "true" : "false";
     case "number":
-      if (!Number.isFinite(value)) throw new TypeError(`value has no JSON form: ${path} is ${value}`);
+      if (!Number.isFinite(value)) throw new TypeError(`value has no JSON form: ${pathText(path)} is ${value}`);
       return JSON.stringify(value);
     case "undefined":
       return undefined;
@@ -38,7 +39,9 @@ function serialize(value: unknown, path: string): string | undefined {
         let out = "[";
         for (let i = 0; i < value.length; i++) {
           if (i > 0) out += ",";
-          out += serialize(value[i], `${path}[${i}]`) ?? "null";
+          path.push(i);
+          out += serialize(value[i], path) ?? "null";
+          path.pop();
         }
         return `${out}]`;
       }
@@ -47,7 +50,9 @@ function serialize(value: unknown, path: string): string | undefined {
       let out = "{";
       let first = true;
       for (const name of names) {
-        const item = serialize(record[name], `${path}.${name}`);
+        path.push(name);
+        const item = serialize(record[name], path);
+        path.pop();
         if (item === undefined) continue;
         out += `${first ? "" : ","}${JSON.stringify(name)}:${item}`;
         first = false;
@@ -55,8 +60,16 @@ function serialize(value: unknown, path: string): string | undefined {
       return `${out}}`;
     }
     default:
-      throw new TypeError(`value has no JSON form: ${path} is a ${typeof value}`);
+      throw new TypeError(`value has no JSON form: ${pathText(path)} is a ${typeof value}`);
   }
+}
+
+/** `value.a[2].b` for the path ["a", 2, "b"]. */
+function pathText(path: readonly (string | number)[]): string {
+  return path.reduce<string>(
+    (text, step) => (typeof step === "number" ? `${text}[${step}]` : `${text}.${step}`),
+    "value",
+  );
 }
 
 /** SHA-256 of `data` as lower-case hex, in one native call where Node has `crypto.hash` (20.12+). */

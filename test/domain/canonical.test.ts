@@ -214,6 +214,15 @@ describe("canonical JSON (RFC 8785)", function () {
       expect(() => canonicalize(Symbol("s"))).to.throw(TypeError, "value has no JSON form");
     });
 
+    it("names where the value sits that JSON cannot carry", function () {
+      expect(() => canonicalize({ a: [1, { b: NaN }] })).to.throw(
+        TypeError,
+        "value has no JSON form: value.a[1].b is NaN",
+      );
+      expect(() => canonicalize([{ gtin: 1n }])).to.throw(TypeError, "value[0].gtin is a bigint");
+      expect(() => canonicalize({ ok: 1, f: () => 1 })).to.throw(TypeError, "value.f is a function");
+    });
+
     it("throws for a bigint", function () {
       expect(() => canonicalize(1n)).to.throw(TypeError);
       expect(() => canonicalize({ gtin: 6903885020023n })).to.throw(TypeError);
