@@ -10,6 +10,7 @@ import path from "node:path";
 import { z } from "zod/v4";
 
 import { parseKeyEncryptionKey } from "./chain/custody";
+import { defaultPrepareWorkers } from "./services/prepare-pool";
 
 const port = z.coerce.number().int().min(1).max(65535);
 const privateKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a 0x-prefixed 32-byte private key");
@@ -48,6 +49,7 @@ const schema = z.object({
   YUTRACE_DEPLOY_BLOCK: z.coerce.number().int().min(0).optional(),
   YUTRACE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   YUTRACE_WRITE_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  YUTRACE_INGEST_WORKERS: z.coerce.number().int().min(0).max(16).optional(),
 });
 
 export interface Config {
@@ -75,6 +77,8 @@ export interface Config {
   deployBlock: number | null;
   logLevel: string;
   writeRateLimit: number;
+  /** Worker threads that parse and hash event submissions; 0: on the main thread. */
+  ingestWorkers: number;
 }
 
 export class ConfigError extends Error {
@@ -135,5 +139,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     deployBlock: v.YUTRACE_DEPLOY_BLOCK ?? null,
     logLevel: v.YUTRACE_LOG_LEVEL,
     writeRateLimit: v.YUTRACE_WRITE_RATE_LIMIT,
+    ingestWorkers: v.YUTRACE_INGEST_WORKERS ?? defaultPrepareWorkers(),
   };
 }

@@ -22,6 +22,7 @@ import { ADMIN, findApiKey, hashApiKey, newApiKey } from "./services/api-keys";
 import { CertificateService } from "./services/certificates";
 import { HoldService } from "./services/holds";
 import { IngestService } from "./services/ingest";
+import { PreparePool } from "./services/prepare-pool";
 import { Dashboard } from "./services/dashboard";
 import { Queries } from "./services/queries";
 import { Registry } from "./services/registry";
@@ -116,7 +117,13 @@ export async function startGateway(config: Config, options: { logger?: Logger } 
     holds.start();
     cleanup.push(() => holds.stop());
     const certificates = new CertificateService(store, config.publicUrl);
+    const preparer =
+      config.ingestWorkers > 0
+        ? new PreparePool(config.ingestWorkers, (err) => logger.error({ err }, "a submission worker failed; replaced"))
+        : undefined;
+    if (preparer) cleanup.push(() => preparer.close());
     const ingest: IngestService = new IngestService({
+      preparer,
       store,
       domain: ledger.domain,
       custodialSigner: (orgId) => registry.signer(orgId),

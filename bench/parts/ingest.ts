@@ -64,7 +64,7 @@ export async function ingest(options: IngestOptions): Promise<Figure[]> {
         batches: lots.map((lot) => batchUri(stack.yt.url, { gtin: BENCH_GTIN, lot })),
         seconds,
         size: 500,
-        concurrency: 4,
+        concurrency: Number(process.env.BENCH_INGEST_CONNECTIONS ?? 4),
         sampleEvery: 5,
         timeBase: Date.now() - 2 * 86_400_000,
       },

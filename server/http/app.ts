@@ -70,6 +70,12 @@ export interface AppDeps {
   maxIndexerLag?: number;
 }
 
+/** Whether a Content-Type names no charset or UTF-8. */
+function isUtf8(contentType: string | undefined): boolean {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? "")?.[1];
+  return charset === undefined || /^utf-?8$/i.test(charset);
+}
+
 export function createApp(deps: AppDeps): { app: Express; handle: RequestListener } {
   const app = express();
   app.disable("x-powered-by");
@@ -83,7 +89,15 @@ export function createApp(deps: AppDeps): { app: Express; handle: RequestListene
     { serials: deps.serials, scans: deps.scans },
     securityHeadersOf(security),
   );
-  app.use(express.json({ limit: deps.bodyLimit ?? "4mb", strict: true }));
+  const json = express.json({ limit: deps.bodyLimit ?? "4mb", strict: true });
+  // Event submissions (up to 1,000 events) stay bytes for IngestService.submitJson, which parses
+  // them on a worker thread; only UTF-8 (JSON's default), other charsets go through express.json.
+  const raw = express.raw({ type: "application/json", limit: deps.bodyLimit ?? "4mb" });
+  app.use((req, res, next) =>
+    req.method === "POST" && req.path === "/api/v1/events" && isUtf8(req.get("content-type"))
+      ? raw(req, res, next)
+      : json(req, res, next),
+  );
 
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });

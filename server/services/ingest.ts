@@ -8,12 +8,10 @@
  * the result of the previous submission, and the per-organisation nonce must not race.
  */
 import { Signature, verifyTypedData, type BaseWallet, type TypedDataDomain } from "ethers";
-import { z } from "zod/v4";
 
 import { LEDGER_TYPES, submissionDigest } from "../chain/typed-data";
-import { canonicalSha256, canonicalize, exceedsDepth, sha256Hex } from "../domain/canonical";
 import { batchIdOfKey } from "../domain/batch-id";
-import { MAX_EVENTS_PER_SUBMISSION, batchesOf, traceEventSchema, type TraceEvent } from "../domain/events";
+import { batchesOf, type TraceEvent } from "../domain/events";
 import { orgIdOf } from "../domain/identifiers";
 import { submissionTree } from "../domain/merkle";
 import { checkEvent, originalEventId, type EventProblem, type RuleLookups } from "../domain/rules";
@@ -23,6 +21,8 @@ import type { BatchRecord, BatchState, EventRecord, OrgRecord, PendingHold, Subm
 import { Store, type Operation } from "../store/store";
 import { Mutex } from "../util/mutex";
 import { blockingHold } from "./holds";
+import { parseJsonBody, prepareSubmission, type PreparedSubmission } from "./prepare";
+import type { PreparePool } from "./prepare-pool";
 
 export interface IngestDeps {
   store: Store;
@@ -33,6 +33,8 @@ export interface IngestDeps {
   now?: () => Date;
   /** Told after a submission is journaled, e.g. to put holds on-chain. */
   onAccepted?(record: SubmissionRecord, holds: PendingHold[]): void;
+  /** Worker threads for `submitJson`; without them it prepares on this thread. */
+  preparer?: PreparePool;
 }
 
 export interface SubmissionInput {
@@ -45,21 +47,13 @@ export interface SubmissionAccepted {
   events: { index: number; eventId: string }[];
 }
 
-const bodySchema = z
-  .object({
-    events: z.array(z.unknown()).min(1, "a submission needs at least one event"),
-    /** Self-custody: the organisation's EIP-712 signature of Submission{org, root, count, nonce}. */
-    signature: z
-      .string()
-      .regex(/^0x[0-9a-fA-F]{130}$/, "must be a 65-byte hex signature")
-      .optional(),
-    nonce: z.number().int().min(0).optional(),
-  })
-  .strict();
-
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
-/** Far deeper than any valid submission (about 7 levels), far shallower than the stack allows. */
-const MAX_JSON_DEPTH = 32;
+
+function checkIdempotencyKey(key: string | null): void {
+  if (key !== null && !IDEMPOTENCY_KEY.test(key)) {
+    throw new HttpError(400, "invalid_idempotency_key", "Idempotency-Key must be 1–200 printable ASCII characters");
+  }
+}
 
 /**
  * What accepted submissions changed that may not be on disk yet: the next submission's rules must
@@ -98,31 +92,36 @@ export class IngestService {
 
   /** Accepts a submission of `org`, or throws HttpError with every problem found. */
   async submit(org: OrgRecord, input: SubmissionInput): Promise<{ replayed: boolean; result: SubmissionAccepted }> {
-    if (input.idempotencyKey !== null && !IDEMPOTENCY_KEY.test(input.idempotencyKey)) {
-      throw new HttpError(400, "invalid_idempotency_key", "Idempotency-Key must be 1–200 printable ASCII characters");
-    }
-    const parsed = bodySchema.safeParse(input.body);
-    if (!parsed.success) {
-      throw new HttpError(400, "invalid_submission", "the submission body is not valid", zodDetails(parsed.error));
-    }
-    const body = parsed.data;
-    if (body.events.length > MAX_EVENTS_PER_SUBMISSION) {
-      throw new HttpError(
-        400,
-        "too_many_events",
-        `a submission holds at most ${MAX_EVENTS_PER_SUBMISSION} events; this one has ${body.events.length}`,
-      );
-    }
-    if (exceedsDepth(input.body, MAX_JSON_DEPTH)) {
-      throw new HttpError(400, "too_deeply_nested", `the request body nests deeper than ${MAX_JSON_DEPTH} levels`);
-    }
-    // Only a retried request needs comparing; SHA-256 (native) of the canonical body.
-    const requestHash = input.idempotencyKey === null ? null : canonicalSha256(input.body);
+    checkIdempotencyKey(input.idempotencyKey);
+    return this.submitPrepared(org, prepareSubmission(input.body, input.idempotencyKey !== null), input.idempotencyKey);
+  }
+
+  /**
+   * Accepts a submission sent as JSON text, prepared (parsed, checked against the schema, hashed)
+   * on a worker thread when the service has a pool, else here.
+   */
+  async submitJson(
+    org: OrgRecord,
+    input: { raw: Uint8Array; idempotencyKey: string | null },
+  ): Promise<{ replayed: boolean; result: SubmissionAccepted }> {
+    checkIdempotencyKey(input.idempotencyKey);
+    const withRequestHash = input.idempotencyKey !== null;
+    const prepared = this.deps.preparer
+      ? await this.deps.preparer.prepare(input.raw, withRequestHash)
+      : prepareSubmission(parseJsonBody(input.raw), withRequestHash);
+    return this.submitPrepared(org, prepared, input.idempotencyKey);
+  }
+
+  private async submitPrepared(
+    org: OrgRecord,
+    prepared: PreparedSubmission,
+    idempotencyKey: string | null,
+  ): Promise<{ replayed: boolean; result: SubmissionAccepted }> {
+    const { requestHash } = prepared;
     const { replayed, result, committed } = await this.mutex.run(async () => {
-      if (input.idempotencyKey !== null) {
-        const idempotencyKey = keys.idempotency(org.orgId, input.idempotencyKey);
-        const previous =
-          this.uncommitted.idempotency.get(idempotencyKey) ?? (await this.deps.store.journal.get(idempotencyKey));
+      if (idempotencyKey !== null) {
+        const key = keys.idempotency(org.orgId, idempotencyKey);
+        const previous = this.uncommitted.idempotency.get(key) ?? (await this.deps.store.journal.get(key));
         if (previous) {
           if (previous.requestHash !== requestHash) {
             throw new HttpError(
@@ -139,7 +138,7 @@ export class IngestService {
           };
         }
       }
-      return { replayed: false, ...(await this.accept(org, body, input.idempotencyKey, requestHash)) };
+      return { replayed: false, ...(await this.accept(org, prepared, idempotencyKey, requestHash)) };
     });
     // The 202 waits for the synced write; the next submission need not (group commit).
     try {
@@ -155,18 +154,26 @@ export class IngestService {
 
   private async accept(
     org: OrgRecord,
-    body: z.infer<typeof bodySchema>,
+    body: PreparedSubmission,
     idempotencyKey: string | null,
     requestHash: string | null,
   ): Promise<{ result: SubmissionAccepted; committed: Promise<void> }> {
     const now = (this.deps.now ?? (() => new Date()))();
-    const events = validateEvents(body.events);
+    if (body.problems) {
+      throw new HttpError(
+        422,
+        "events_rejected",
+        `${body.problems.length} problem(s) in the submission; nothing was stored`,
+        { problems: body.problems },
+      );
+    }
+    // Each event's canonical JSON (its id is the SHA-256 of it, and it is what the store keeps);
+    // a worker's events are parsed again from it here.
+    const { texts, hashes } = body;
+    const events = body.events ?? (JSON.parse(`[${texts.join(",")}]`) as TraceEvent[]);
     // Corrections read events and histories from the store: let everything before them land first.
     if (events.some((event) => event.errorDeclaration)) await this.commits.idle();
     // Duplicates first: a resent event must read as a duplicate, not as breaking custody rules.
-    // Each event's canonical JSON: its id is the SHA-256 of it, and it is what the store keeps.
-    const texts = events.map((event) => canonicalize(event));
-    const hashes = texts.map((text) => `0x${sha256Hex(text)}`);
     await this.refuseDuplicates(hashes);
     const overlay = new Map<string, BatchState>();
     const held = new Set<string>();
@@ -307,7 +314,7 @@ export class IngestService {
 
   private async signature(
     org: OrgRecord,
-    body: z.infer<typeof bodySchema>,
+    body: Pick<PreparedSubmission, "signature" | "nonce">,
     submission: { org: string; root: string; count: number; nonce: bigint },
     digest: string,
     nonce: number,
@@ -433,10 +440,13 @@ export class IngestService {
         }),
       batch,
       state: async (batchId) => {
+        // A stored state stays current for the whole submission: only submissions change it, one
+        // at a time, and an unwritten one's is in `uncommitted` (read once: a submission of 500
+        // readings names a few batches 500 times).
         const known =
           overlay.get(batchId) ??
           this.uncommitted.states.get(batchId) ??
-          (await store.batches.get(keys.batchState(batchId)));
+          (await once(`state:${batchId}`, () => store.batches.get(keys.batchState(batchId))));
         if (known) return known;
         const record = await batch(batchId);
         return { batchId, custodian: record?.producer ?? "", inTransitTo: null, lastEventTime: null };
@@ -456,24 +466,6 @@ export class IngestService {
 export function isNonConformantInspection(event: TraceEvent): boolean {
   if (event.bizStep !== "inspecting" || event.errorDeclaration) return false;
   return event.disposition === "non_conformant" || event.certificationInfo?.result === "non_conformant";
-}
-
-/** Validates each event; throws one 422 listing every problem of every event. */
-function validateEvents(events: unknown[]): TraceEvent[] {
-  const problems: (EventProblem & { index: number })[] = [];
-  const valid: TraceEvent[] = [];
-  events.forEach((event, index) => {
-    const parsed = traceEventSchema.safeParse(event);
-    if (parsed.success) valid.push(parsed.data);
-    else problems.push(...zodDetails(parsed.error).map((p) => ({ index, code: "invalid_event", ...p })));
-  });
-  if (problems.length > 0) {
-    throw new HttpError(422, "events_rejected", `${problems.length} problem(s) in the submission; nothing was stored`, {
-      problems,
-    });
-  }
-  // Hash what the client sent: zod strict objects return the same fields and values.
-  return events as TraceEvent[];
 }
 
 /** The index records of an accepted submission (events, batch events, custody); `reindex` uses it too. */
@@ -549,10 +541,6 @@ export async function findRecalledAncestor(
     queue.push(...record.parents);
   }
   return null;
-}
-
-export function zodDetails(error: z.core.$ZodError): { path: string; message: string }[] {
-  return error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }));
 }
 
 /**

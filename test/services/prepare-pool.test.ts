@@ -1,0 +1,120 @@
+/**
+ * Submissions prepared on worker threads (PreparePool) come out exactly as prepared on the main
+ * thread: the same canonical texts, ids and request hash, the same refusals with the same codes
+ * and details; a worker that dies fails only what it held and is replaced.
+ */
+import { expect } from "chai";
+
+import { HttpError } from "../../server/http/errors";
+import { parseJsonBody, prepareSubmission, type PreparedSubmission } from "../../server/services/prepare";
+import { PreparePool } from "../../server/services/prepare-pool";
+import { sensorReading } from "../../bench/lib/events";
+
+const LINK = "https://yutrace.cq.cn/01/06901234567892/10/B1";
+const bytes = (value: unknown) => new TextEncoder().encode(typeof value === "string" ? value : JSON.stringify(value));
+
+/** What the main thread makes of the same bytes: the prepared submission, or the HttpError. */
+function inline(raw: Uint8Array, withRequestHash: boolean): PreparedSubmission | HttpError {
+  try {
+    const { events: _events, ...prepared } = prepareSubmission(parseJsonBody(raw), withRequestHash);
+    return prepared;
+  } catch (error) {
+    return error as HttpError;
+  }
+}
+
+const asPlain = (error: HttpError) => ({
+  status: error.status,
+  code: error.code,
+  message: error.message,
+  details: error.details,
+});
+
+describe("PreparePool", function () {
+  this.timeout(30_000);
+  let pool: PreparePool;
+
+  before(function () {
+    pool = new PreparePool(2);
+  });
+
+  after(async function () {
+    await pool.close();
+  });
+
+  it("prepares a submission exactly as the main thread does", async function () {
+    const base = Date.now() - 86_400_000;
+    const events = Array.from({ length: 50 }, (_, n) => sensorReading(n, LINK, base));
+    for (const withRequestHash of [false, true]) {
+      const raw = bytes({ events });
+      const prepared = await pool.prepare(raw, withRequestHash);
+      expect(prepared).to.deep.equal(inline(raw, withRequestHash));
+      expect(prepared.hashes).to.have.length(50);
+      expect(prepared.requestHash === null).to.equal(!withRequestHash);
+      // The texts parse back to the events sent.
+      expect(JSON.parse(`[${prepared.texts.join(",")}]`)).to.deep.equal(events);
+    }
+  });
+
+  it("refuses what the main thread refuses, with the same status, code, message and details", async function () {
+    const event = sensorReading(1, LINK, Date.now() - 86_400_000);
+    const refused = [
+      "{not json",
+      "42",
+      { events: [] },
+      { events: [event], extra: 1 },
+      { events: Array.from({ length: 1001 }, () => event) },
+      { events: [event], nonce: -1 },
+      JSON.stringify({ events: [event] }).replace('"events":', '"events":' + "[".repeat(40)) + "]".repeat(40),
+    ];
+    for (const body of refused) {
+      const raw = bytes(body);
+      const expected = inline(raw, false);
+      expect(expected).to.be.instanceOf(HttpError);
+      const error = await pool.prepare(raw, false).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error, JSON.stringify(body).slice(0, 60)).to.be.instanceOf(HttpError);
+      expect(asPlain(error as HttpError)).to.deep.equal(asPlain(expected as HttpError));
+    }
+  });
+
+  it("reports problems of the events themselves in the result, after which nothing is hashed", async function () {
+    const good = sensorReading(1, LINK, Date.now() - 86_400_000);
+    const raw = bytes({ events: [good, { ...good, bizStep: "dancing" }, { ...good, eventTime: "yesterday" }] });
+    const prepared = await pool.prepare(raw, false);
+    expect(prepared).to.deep.equal(inline(raw, false));
+    expect(prepared.problems!.map((p) => [p.index, p.code, p.path])).to.deep.equal([
+      [1, "invalid_event", "bizStep"],
+      [2, "invalid_event", "eventTime"],
+    ]);
+    expect([prepared.texts, prepared.hashes]).to.deep.equal([[], []]);
+  });
+
+  it("fails what a dying worker held, replaces it, and goes on preparing", async function () {
+    const crashes: Error[] = [];
+    const small = new PreparePool(1, (error) => crashes.push(error));
+    try {
+      const raw = bytes({ events: [sensorReading(1, LINK, Date.now() - 86_400_000)] });
+      const workers = (small as unknown as { workers: { worker: { terminate(): Promise<number> } }[] }).workers;
+      const held = small.prepare(raw, false);
+      await workers[0]!.worker.terminate();
+      const error = await held.then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+      // It may have answered before it went; if not, what it held failed.
+      if (error) expect(error.message).to.match(/prepare worker exited/);
+      expect(crashes).to.have.length(1);
+      expect(small.size).to.equal(1);
+      expect((await small.prepare(raw, false)).hashes).to.have.length(1);
+    } finally {
+      await small.close();
+    }
+    await small.prepare(new Uint8Array(), false).then(
+      () => expect.fail("a closed pool prepared"),
+      (e: Error) => expect(e.message).to.equal("the prepare pool is closed"),
+    );
+  });
+});
