@@ -333,7 +333,7 @@ class Loader implements Seeder {
       ...journalSubmission(store, record, texts),
       Store.put(journal, keys.submissionByDigest(digest), seq),
       Store.put(journal, keys.pendingSubmission(seq), { digest, count: eventIds.length }),
-      ...indexSubmission(store, record, texts),
+      ...indexSubmission(store, record),
     ];
     return { record, ops };
   }

@@ -1,8 +1,8 @@
 /**
  * Rebuilding derived records from the two sources of truth — the chain (organisations, products,
- * batches, lineage, recalls, serial commitments, anchors) and the journal (events, their batch
- * index, custody, and each submission's proof to its anchor). Journal, keys, txlog and scan
- * counters are never touched.
+ * batches, lineage, recalls, serial commitments, anchors) and the journal (submissions and their
+ * event records; from them each batch's events, declarations, custody, and each submission's proof
+ * to its anchor). Journal, event records, keys, txlog and scan counters are never touched.
  *
  * - `rebuildIndex` (`npm run reindex`) rebuilds all of them, after damage, a restore or a change
  *   to what is derived.
@@ -15,9 +15,9 @@
 import type { Provider } from "ethers";
 
 import { merkleTree } from "../domain/merkle";
-import { indexSubmission } from "../services/ingest";
+import { eventRecords, eventsOf, indexSubmission } from "../services/ingest";
 import { keys } from "../store/keys";
-import type { AnchorOnChain, AnchorRecord, ChainIdentity, SubmissionAnchor, SubmissionRecord } from "../store/records";
+import type { AnchorOnChain, AnchorRecord, ChainIdentity, SubmissionAnchor, SubmissionHeader } from "../store/records";
 import { Store, type Operation } from "../store/store";
 import { rangeOf } from "./chain-records";
 import { reindexChain } from "./indexer";
@@ -43,8 +43,10 @@ export async function rebuildIndex(
   await rebuildChainRecords(store, provider, identity, onProgress);
 
   // Cleared in LevelDB itself: a million events' keys deleted one by one from JavaScript took
-  // longer than writing them again.
-  await store.events.clear();
+  // longer than writing them again. The event records (`evt:`) are not index but the journal's own
+  // copy of each event, written in the submission's synced batch.
+  await store.events.clear(rangeOf(keys.batchEvent("0x", 0, 0)));
+  await store.events.clear(rangeOf(keys.declaration("0x")));
   await store.batches.clear(rangeOf(keys.batchState("0x")));
   await store.anchors.clear(rangeOf(keys.submissionAnchor(0)));
 
@@ -52,13 +54,14 @@ export async function rebuildIndex(
   const writer = new PipelinedWriter(store);
   const digests = new Map<number, string>();
   for await (const value of store.journal.values(keys.submissionRange)) {
-    const header = value as SubmissionRecord;
-    // Older journals keep a submission's events in its header.
-    const record = header.events
-      ? header
-      : { ...header, events: (await store.journal.get(keys.submissionEvents(header.seq))) as unknown[] };
+    const header = value as SubmissionHeader & { events?: unknown[] };
+    const legacy =
+      header.events !== undefined || (await store.journal.get(keys.submissionEvents(header.seq))) !== undefined;
+    const record = { ...header, events: await eventsOf(store, header) };
     digests.set(record.seq, record.digest);
-    await writer.add(indexSubmission(store, record));
+    // Journals from before the event records were the events' copy keep them themselves: the
+    // event records are made from those.
+    await writer.add([...(legacy ? eventRecords(store, record) : []), ...indexSubmission(store, record)]);
     if (++submissions % 1000 === 0) onProgress({ stage: "events", done: submissions, total: null });
   }
   await writer.flush();

@@ -17,7 +17,15 @@ import { submissionTree } from "../domain/merkle";
 import { checkEvent, originalEventId, type EventProblem, type RuleLookups } from "../domain/rules";
 import { HttpError } from "../http/errors";
 import { keys } from "../store/keys";
-import type { BatchRecord, BatchState, EventRecord, OrgRecord, PendingHold, SubmissionRecord } from "../store/records";
+import type {
+  BatchRecord,
+  BatchState,
+  EventRecord,
+  OrgRecord,
+  PendingHold,
+  SubmissionHeader,
+  SubmissionRecord,
+} from "../store/records";
 import { Store, type Operation } from "../store/store";
 import { Mutex } from "../util/mutex";
 import { blockingHold } from "./holds";
@@ -253,7 +261,7 @@ export class IngestService {
       Store.put(journal, keys.pendingSubmission(seq), { digest, count: hashes.length }),
       Store.put(journal, keys.lastSubmissionSeq(), seq),
       Store.put(journal, nonceKey, nonce + 1),
-      ...indexSubmission(this.deps.store, record, texts),
+      ...indexSubmission(this.deps.store, record),
       ...holds.map((hold) => Store.put(journal, keys.pendingHold(hold.batchId, hold.eventId), hold)),
     ];
     if (idempotencyKey !== null) {
@@ -468,29 +476,43 @@ export function isNonConformantInspection(event: TraceEvent): boolean {
   return event.disposition === "non_conformant" || event.certificationInfo?.result === "non_conformant";
 }
 
-/** The index records of an accepted submission (events, batch events, custody); `reindex` uses it too. */
-export function indexSubmission(store: Store, record: SubmissionRecord, texts?: readonly string[]): Operation[] {
-  const ops: Operation[] = [];
-  record.eventIds.forEach((eventId, index) => {
+/**
+ * The journal records of an accepted submission, all in its one synced batch: its header
+ * (`sub:<seq>`, journal) and each event (`evt:<eventId>`, events sublevel: the one copy of an event's
+ * body, looked up by id by every read), written from their canonical JSON (`texts`, in order).
+ */
+export function journalSubmission(store: Store, record: SubmissionRecord, texts: readonly string[]): Operation[] {
+  const { events: _events, ...header } = record;
+  return [Store.put(store.journal, keys.submission(record.seq), header), ...eventRecords(store, record, texts)];
+}
+
+/** The event records of a submission, from the canonical JSON of its events when given. */
+export function eventRecords(store: Store, record: SubmissionRecord, texts?: readonly string[]): Operation[] {
+  return record.eventIds.map((eventId, index) => {
     const body = record.events[index] as TraceEvent;
-    const batchIds = batchesOf(body).all.map(batchIdOfKey);
     const key = keys.event(eventId);
     const event: Omit<EventRecord, "body"> = {
       eventId,
       submissionSeq: record.seq,
       index,
       orgId: record.orgId,
-      batchIds,
+      batchIds: batchesOf(body).all.map(batchIdOfKey),
       recordTime: record.acceptedAt,
     };
     const text = texts?.[index];
-    ops.push(
-      text === undefined
-        ? Store.put(store.events, key, { ...event, body })
-        : Store.putJson(store.events, key, withJsonMember(event, "body", text)),
-    );
+    return text === undefined
+      ? Store.put(store.events, key, { ...event, body })
+      : Store.putJson(store.events, key, withJsonMember(event, "body", text));
+  });
+}
+
+/** The index records of an accepted submission (batch events, declarations, custody); `reindex` uses it too. */
+export function indexSubmission(store: Store, record: SubmissionRecord): Operation[] {
+  const ops: Operation[] = [];
+  record.eventIds.forEach((eventId, index) => {
+    const body = record.events[index] as TraceEvent;
     if (body.errorDeclaration) ops.push(Store.put(store.events, keys.declaration(originalEventId(body)), eventId));
-    for (const batchId of batchIds) {
+    for (const batchId of batchesOf(body).all.map(batchIdOfKey)) {
       ops.push(Store.put(store.events, keys.batchEvent(batchId, record.seq, index), eventId));
     }
   });
@@ -499,24 +521,30 @@ export function indexSubmission(store: Store, record: SubmissionRecord, texts?: 
 }
 
 /**
- * The journal records of an accepted submission: its header (`sub:`) and its events (`subev:`),
- * written from their canonical JSON (`texts`, in order) rather than serialised again.
+ * Submission `seq` as journaled, events included; undefined if there is none. The events come from
+ * their records; journals written before that kept them in the header or at `subev:<seq>`.
  */
-export function journalSubmission(store: Store, record: SubmissionRecord, texts: readonly string[]): Operation[] {
-  const { events: _events, ...header } = record;
-  return [
-    Store.put(store.journal, keys.submission(record.seq), header),
-    Store.putJson(store.journal, keys.submissionEvents(record.seq), `[${texts.join(",")}]`),
-  ];
-}
-
-/** Submission `seq` as journaled, events included; undefined if there is none. */
 export async function readSubmission(store: Store, seq: number): Promise<SubmissionRecord | undefined> {
   const header = (await store.journal.get(keys.submission(seq))) as SubmissionRecord | undefined;
-  if (!header || header.events) return header;
-  const events = (await store.journal.get(keys.submissionEvents(seq))) as unknown[] | undefined;
-  if (!events) throw new Error(`the journal has submission ${seq} without its events`);
-  return { ...header, events };
+  return header && { ...header, events: await eventsOf(store, header) };
+}
+
+/** The events of a submission (see readSubmission); throws if the store lost one. */
+export async function eventsOf(store: Store, header: SubmissionHeader & { events?: unknown[] }): Promise<unknown[]> {
+  if (header.events) return header.events;
+  const legacy = (await store.journal.get(keys.submissionEvents(header.seq))) as unknown[] | undefined;
+  if (legacy) return legacy;
+  const records = (await store.events.getMany(header.eventIds.map((id) => keys.event(id)))) as (
+    EventRecord | undefined
+  )[];
+  return records.map((record, index) => {
+    if (!record) {
+      throw new Error(
+        `the store has lost event ${header.eventIds[index]} of submission ${header.seq}; restore it from a backup`,
+      );
+    }
+    return record.body;
+  });
 }
 
 /** The JSON of `object` (not empty) with one more member, `name`, whose value is already JSON. */

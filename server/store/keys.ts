@@ -13,7 +13,7 @@ export const keys = {
   /** journal: a submission by its sequence number, in acceptance order. */
   submission: (seq: number) => `sub:${pad(seq, SEQ_WIDTH)}`,
   submissionRange: { gte: "sub:", lt: "sub;" },
-  /** journal: a submission's events (canonical JSON, in order), apart from its header: most readers need only that. */
+  /** journal: a submission's events as an earlier layout kept them (read, never written). */
   submissionEvents: (seq: number) => `subev:${pad(seq, SEQ_WIDTH)}`,
   /** journal: a submission's sequence number by its digest (its public id). */
   submissionByDigest: (digest: string) => `digest:${digest}`,

@@ -107,8 +107,9 @@ export interface BatchState {
 
 /**
  * An accepted submission, written with sync before the 202: its header (everything but `events`)
- * at journal `sub:<seq>`, its events at `subev:<seq>` (journals written before that split keep
- * the events in the header; `readSubmission` reads both).
+ * at journal `sub:<seq>`, each event as its record (`evt:<eventId>`, events sublevel) in the same
+ * batch. Journals written before kept the events in the header or at `subev:<seq>`;
+ * `readSubmission` reads every form.
  */
 export interface SubmissionRecord {
   seq: number;
@@ -122,7 +123,7 @@ export interface SubmissionRecord {
   signature: string;
   signedBy: "custodial" | "client";
   eventIds: string[];
-  /** The accepted events, canonical form, in order (`subev:<seq>`). The journal is the source of truth. */
+  /** The accepted events, canonical form, in order (their event records). With the header, the source of truth. */
   events: unknown[];
   acceptedAt: string;
   idempotencyKey: string | null;
@@ -135,7 +136,7 @@ export interface SubmissionRecord {
 /** journal `sub:<seq>`: a submission without its events. */
 export type SubmissionHeader = Omit<SubmissionRecord, "events">;
 
-/** events: `evt:<eventId>`: an index over the journal, rebuildable from it. */
+/** events: `evt:<eventId>`: an event, the one copy of its body; written with its submission's header. */
 export interface EventRecord {
   eventId: string;
   submissionSeq: number;

@@ -78,7 +78,14 @@ export class Store {
   /** Opens (creating if needed) the store in folder `location`. */
   static async open(location: string): Promise<Store> {
     await mkdir(location, { recursive: true });
-    const db = new Level<string, Json>(location, { valueEncoding: "json" });
+    const db = new Level<string, Json>(location, {
+      valueEncoding: "json",
+      // LevelDB's defaults (4 MB memtable, 2 MB tables) kept its compaction thread busy for over
+      // half a core under ingest load (perf: DoCompactionWork, snappy, crc32c); larger ones rewrite
+      // the data fewer times: ~7,000 → ~9,900 events/s on 2 cores, for up to 32 MB of memtables.
+      writeBufferSize: 16 * 1024 * 1024,
+      maxFileSize: 16 * 1024 * 1024,
+    });
     await db.open();
     return new Store(db, location);
   }

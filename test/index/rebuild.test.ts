@@ -19,8 +19,9 @@ import { loadDemoData } from "../../server/demo/load";
 import { startGateway, type Gateway } from "../../server/gateway";
 import { rebuildIndex, refreshAfterReplay } from "../../server/index/rebuild";
 import { keys } from "../../server/store/keys";
-import type { AnchorOnChain, ChainIdentity, SubmissionAnchor, SubmissionRecord } from "../../server/store/records";
-import { Store } from "../../server/store/store";
+import type { AnchorOnChain, ChainIdentity, SubmissionAnchor, SubmissionHeader } from "../../server/store/records";
+import { Store, type Operation } from "../../server/store/store";
+import { eventsOf } from "../../server/services/ingest";
 
 /** Everything the index holds, sublevel by sublevel (undo logs and block hashes aside). */
 async function indexSnapshot(store: Store): Promise<Record<string, [string, unknown][]>> {
@@ -63,29 +64,33 @@ describe("rebuilding the index from the chain and the journal", function () {
     expect(before.events!.length).to.be.greaterThan(40);
     expect(before.anchors!.some(([key]) => key.startsWith("proof:"))).to.equal(true);
 
-    // Delete every derived record; metadata, reason texts and issued serials are sources, not index.
-    const sources = ["meta:", "reason:", "item:", "itemlist:", "itemtree:"];
+    // Submissions as older journals kept them, their event records gone: every third with its
+    // events in its header, every third at `subev:`; the rest as now (the event records are the events).
+    const headers = (await store.journal.iterator(keys.submissionRange).all()) as [string, SubmissionHeader][];
+    expect(headers.length).to.be.greaterThan(5);
+    const legacy: Operation[] = [];
+    for (const [i, [key, header]] of headers.entries()) {
+      if (i % 3 === 2) continue;
+      const events = await eventsOf(store, header);
+      expect(events).to.have.length(header.count);
+      legacy.push(
+        i % 3 === 0
+          ? Store.put(store.journal, key, { ...header, events })
+          : Store.put(store.journal, keys.submissionEvents(header.seq), events),
+        ...header.eventIds.map((id) => Store.del(store.events, keys.event(id))),
+      );
+    }
+    await store.write(legacy);
+
+    // Delete every derived record; metadata, reason texts, issued serials and event records are sources.
+    const sources = ["meta:", "reason:", "item:", "itemlist:", "itemtree:", "evt:"];
     for (const name of ["events", "batches", "products", "anchors"] as const) {
       const derived = (await store[name].keys().all()).filter((key) => !sources.some((p) => key.startsWith(p)));
       await store.write(derived.map((key) => Store.del(store[name], key)));
     }
-    expect((await indexSnapshot(store)).events).to.deep.equal([]);
-    // Every other submission as journals written before the header/events split kept it: one record.
-    const headers = (await store.journal.iterator(keys.submissionRange).all()) as [string, SubmissionRecord][];
-    const merged = await Promise.all(
-      headers
-        .filter((_, i) => i % 2 === 0)
-        .map(async ([key, header]) => {
-          const events = (await store.journal.get(keys.submissionEvents(header.seq))) as unknown[];
-          expect(events).to.have.length(header.count);
-          return [
-            Store.put(store.journal, key, { ...header, events }),
-            Store.del(store.journal, keys.submissionEvents(header.seq)),
-          ];
-        }),
-    );
-    expect(merged.length).to.be.greaterThan(1);
-    await store.write(merged.flat());
+    const left = (await indexSnapshot(store)).events!.map(([key]) => key);
+    expect(left.length).to.be.greaterThan(0);
+    expect(left.every((key) => key.startsWith("evt:"))).to.equal(true);
 
     const identity = (await store.meta.get(keys.chain())) as ChainIdentity;
     const stages = new Set<string>();

@@ -157,9 +157,10 @@ describe("event ingest", function () {
     expect(event.batchIds).to.deep.equal([BATCH]);
     expect(event.submissionSeq).to.equal(1);
     expect(event.index).to.equal(1);
-    // Written from their canonical JSON: the same events come back, journal and index alike; the
-    // submission's header is kept apart from its events.
+    // Written from their canonical JSON, once: the journal keeps the submission's header, and the
+    // event records are the events (readSubmission puts them together again).
     expect((await store.journal.get(keys.submission(1))).events).to.equal(undefined);
+    expect(await store.journal.get(keys.submissionEvents(1))).to.equal(undefined);
     expect(record.events).to.deep.equal(JSON.parse(JSON.stringify(events)));
     expect(event.body).to.deep.equal(JSON.parse(JSON.stringify(events[1])));
     expect(Object.keys(event.body as object)).to.deep.equal(Object.keys(event.body as object).sort());
