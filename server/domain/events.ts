@@ -227,7 +227,9 @@ export const transformationEventSchema = z
   })
   .strict();
 
-export const traceEventSchema = z.discriminatedUnion("type", [objectEventSchema, transformationEventSchema]);
+export const traceEventSchema = z.discriminatedUnion("type", [objectEventSchema, transformationEventSchema], {
+  message: 'type must be "ObjectEvent" or "TransformationEvent"',
+});
 
 export type ObjectEvent = z.infer<typeof objectEventSchema>;
 export type TransformationEvent = z.infer<typeof transformationEventSchema>;

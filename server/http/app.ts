@@ -28,7 +28,7 @@ import { eventRoutes } from "./routes/events";
 import { organisationRoutes } from "./routes/organisations";
 import { labelRoutes } from "./routes/labels";
 import { qrRoutes } from "./routes/qr";
-import { ConsumerPages, resolverRoutes, securityHeadersOf } from "./routes/resolver";
+import { ConsumerPages, PAGE_FAILURE, resolverRoutes, securityHeadersOf } from "./routes/resolver";
 import { certificateDocument, inspectionRoutes } from "./routes/inspections";
 import type { CertificateService } from "../services/certificates";
 import type { HoldService } from "../services/holds";
@@ -162,11 +162,15 @@ export function createApp(deps: AppDeps): { app: Express; handle: RequestListene
       app(req, res);
       return;
     }
-    // Declined or failed before writing anything: express answers (its route calls `answer` again
-    // and its error handling takes what fails).
+    // Declined: express answers (its route calls `answer` again). Failed before writing anything:
+    // express's route reports the failure through its error handling.
     pages.answer(req, res).then(
       (answered) => answered || app(req, res),
-      () => (res.headersSent ? res.destroy() : app(req, res)),
+      (error: unknown) => {
+        if (res.headersSent) return res.destroy();
+        (req as IncomingMessage & { [PAGE_FAILURE]?: unknown })[PAGE_FAILURE] = error;
+        app(req, res);
+      },
     );
   };
   return { app, handle };

@@ -51,7 +51,13 @@ export const hex32 = z.string().regex(/^0x[0-9a-f]{64}$/, { message: "must be 0x
 const isoDate = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, { message: "must be a date YYYY-MM-DD", abort: true })
-  .refine((s) => new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), { message: "is not a real date" });
+  .refine(
+    (s) => {
+      const date = new Date(`${s}T00:00:00Z`);
+      return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(s);
+    },
+    { message: "is not a real date" },
+  );
 
 export const newOrganisationSchema = z
   .object({

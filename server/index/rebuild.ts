@@ -40,6 +40,9 @@ export async function rebuildIndex(
   identity: ChainIdentity,
   onProgress: OnProgress = () => undefined,
 ): Promise<{ submissions: number; anchors: number }> {
+  // Nothing is cleared if an event the index needs is missing: better an old index than none.
+  for await (const value of store.journal.values(keys.submissionRange))
+    await eventsOf(store, value as SubmissionHeader);
   await rebuildChainRecords(store, provider, identity, onProgress);
 
   // Cleared in LevelDB itself: a million events' keys deleted one by one from JavaScript took

@@ -114,7 +114,7 @@ export class IngestService {
   ): Promise<{ replayed: boolean; result: SubmissionAccepted }> {
     checkIdempotencyKey(input.idempotencyKey);
     const withRequestHash = input.idempotencyKey !== null;
-    const prepared = this.deps.preparer
+    const prepared = this.deps.preparer?.usable
       ? await this.deps.preparer.prepare(input.raw, withRequestHash)
       : prepareSubmission(parseJsonBody(input.raw), withRequestHash);
     return this.submitPrepared(org, prepared, input.idempotencyKey);

@@ -39,14 +39,24 @@ export function defaultPrepareWorkers(): number {
 const BOOTSTRAP = `require("sucrase/register/ts");
 require(${JSON.stringify(path.join(__dirname, "prepare-worker.ts"))});`;
 
+/** Workers that die this many times in a row without ever answering put the pool out of use. */
+const MAX_FAILED_STARTS = 3;
+
 export class PreparePool {
   private readonly workers: { worker: Worker; pending: Map<number, Pending> }[] = [];
   private nextId = 1;
   private closing = false;
+  private failedStarts = 0;
+  private broken: Error | null = null;
 
+  /**
+   * `onCrash` hears of every worker that died. `bootstrap` is the code a worker runs (tests give
+   * one that fails).
+   */
   constructor(
     size: number,
     private readonly onCrash: (error: Error) => void = () => undefined,
+    private readonly bootstrap = BOOTSTRAP,
   ) {
     if (!Number.isInteger(size) || size < 1)
       throw new RangeError(`a prepare pool needs 1 or more workers, not ${size}`);
@@ -57,9 +67,18 @@ export class PreparePool {
     return this.workers.length;
   }
 
+  /**
+   * False once workers kept dying before answering anything (they cannot load, say): the pool is
+   * not respawned in a loop, and callers prepare on their own thread.
+   */
+  get usable(): boolean {
+    return this.broken === null && !this.closing;
+  }
+
   /** Prepares the submission whose JSON body is `raw`; rejects with HttpError when the request is at fault. */
   prepare(raw: Uint8Array, withRequestHash: boolean): Promise<PreparedSubmission> {
     if (this.closing) return Promise.reject(new Error("the prepare pool is closed"));
+    if (this.broken) return Promise.reject(this.broken);
     const slot = this.workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -75,9 +94,12 @@ export class PreparePool {
 
   private spawn(): { worker: Worker; pending: Map<number, Pending> } {
     // No inherited -r hooks: the bootstrap brings its own.
-    const worker = new Worker(BOOTSTRAP, { eval: true, execArgv: [] });
+    const worker = new Worker(this.bootstrap, { eval: true, execArgv: [] });
     const slot = { worker, pending: new Map<number, Pending>() };
+    let answered = false;
     worker.on("message", (reply: PrepareReply) => {
+      answered = true;
+      this.failedStarts = 0;
       const pending = slot.pending.get(reply.id);
       if (!pending) return;
       slot.pending.delete(reply.id);
@@ -93,7 +115,13 @@ export class PreparePool {
       if (this.closing) return;
       this.onCrash(error);
       const index = this.workers.indexOf(slot);
-      if (index >= 0) this.workers[index] = this.spawn();
+      if (index < 0) return;
+      if (!answered && ++this.failedStarts >= MAX_FAILED_STARTS) {
+        this.broken = new Error(`prepare workers keep dying before they answer: ${error.message}`);
+        this.workers.splice(index, 1);
+        return;
+      }
+      this.workers[index] = this.spawn();
     };
     worker.on("error", (error) => fail(error));
     worker.on("exit", (code) => {

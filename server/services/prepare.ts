@@ -45,11 +45,17 @@ export interface PreparedSubmission {
   events?: TraceEvent[];
 }
 
-/** Parses a request body sent as JSON, as express.json({ strict: true }) does; 400 if it is not JSON. */
+/**
+ * Parses a request body sent as JSON as express.json({ strict: true }) does: an empty body is `{}`,
+ * a leading byte-order mark is dropped; 400 if it is not a JSON object or array.
+ */
 export function parseJsonBody(raw: Uint8Array): unknown {
+  let text = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("utf8");
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (text.length === 0) return {};
   let body: unknown;
   try {
-    body = JSON.parse(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("utf8"));
+    body = JSON.parse(text);
   } catch {
     throw new HttpError(400, "malformed_json", "the request body is not valid JSON");
   }
@@ -76,8 +82,16 @@ export function prepareSubmission(body: unknown, withRequestHash: boolean): Prep
   if (exceedsDepth(body, MAX_JSON_DEPTH)) {
     throw new HttpError(400, "too_deeply_nested", `the request body nests deeper than ${MAX_JSON_DEPTH} levels`);
   }
-  // Only a retried request needs comparing; SHA-256 (native) of the canonical body.
-  const requestHash = withRequestHash ? canonicalSha256(body) : null;
+  // Only a retried request needs comparing; SHA-256 (native) of the canonical body. JSON numbers
+  // beyond a double (1e400) parse as Infinity, which has no canonical form.
+  let requestHash: string | null = null;
+  try {
+    requestHash = withRequestHash ? canonicalSha256(body) : null;
+  } catch (error) {
+    throw new HttpError(400, "invalid_submission", "the submission body is not valid", [
+      { path: "", message: (error as Error).message },
+    ]);
+  }
   const problems: (EventProblem & { index: number })[] = [];
   events.forEach((event, index) => {
     const checked = traceEventSchema.safeParse(event);

@@ -318,6 +318,43 @@ describe("HTTP API: bad input is refused, explained and never stored", function 
       expect(error.message).to.equal("the request body is not valid JSON");
     });
 
+    it("reads event submissions as express.json would: an empty body is {}, a byte-order mark is dropped", async function () {
+      const raw = (body: string) =>
+        api()
+          .post("/api/v1/events")
+          .set(bearer(orgs.producer.apiKey))
+          .set("Content-Type", "application/json")
+          .send(body);
+      const empty = await refused(400, "invalid_submission", () => raw(""));
+      expect(issuesOf(empty).map((i) => i.path)).to.deep.equal(["events"]);
+      // With a byte-order mark the body is read, and refused only for what it says.
+      const bom = await refused(409, "duplicate_event", () =>
+        raw(`\uFEFF${JSON.stringify({ events: [acceptedEvent] })}`),
+      );
+      expect(bom.message).to.match(/recorded before/);
+    });
+
+    it("refuses numbers beyond a double with a 4xx, also where an Idempotency-Key makes the body hashed", async function () {
+      const body = JSON.stringify({ events: [acceptedEvent] }).replace('"quantity":5000', '"quantity":1e400');
+      expect(body).to.contain("1e400");
+      for (const key of [undefined, "erp-huge-number"]) {
+        const req = api()
+          .post("/api/v1/events")
+          .set(bearer(orgs.producer.apiKey))
+          .set("Content-Type", "application/json");
+        if (key) req.set("Idempotency-Key", key);
+        const res = await req.send(body);
+        expect(res.status, res.text).to.be.within(400, 499);
+      }
+      const batch = await refused(400, "invalid_request", () =>
+        api()
+          .post("/api/v1/batches")
+          .set(bearer(orgs.producer.apiKey))
+          .send({ ...BATCHES.shipped, lot: "NEWLOT-1", productionDate: "2025-13-45" }),
+      );
+      expect(issuesOf(batch).map((i) => i.path)).to.include("productionDate");
+    });
+
     it("refuses deeply nested JSON with a 4xx, not a 500", async function () {
       // 5,000 levels are a 10 kB body.
       const depth = 5_000;

@@ -169,6 +169,11 @@ describe("GS1 Digital Link resolver", function () {
     ]);
     // Query parameters other than lang and a link type (a shared link's tracking tag) still get the page.
     expect((await get(`${hotpot}?from=wechat`)).text).to.contain("<h1>");
+    // A link type on an item's link gets the item's page; a path express does not route, 404.
+    const withLinkType = await get(`${item}?linkType=all`);
+    expect([withLinkType.status, withLinkType.text.includes("此商品码未在该批次登记")]).to.deep.equal([200, true]);
+    expect((await get(`/01/00000000000000/10/X/21/01${hotpot}`)).status).to.equal(404);
+    expect((await get(`${hotpot}?linkType=all&linkType=all`).set("Accept", "application/json")).status).to.equal(200);
   });
 
   it("says 'not found in YuTrace' (404) for an unknown lot or a malformed GTIN", async function () {

@@ -92,29 +92,62 @@ describe("PreparePool", function () {
     expect([prepared.texts, prepared.hashes]).to.deep.equal([[], []]);
   });
 
-  it("fails what a dying worker held, replaces it, and goes on preparing", async function () {
-    const crashes: Error[] = [];
-    const small = new PreparePool(1, (error) => crashes.push(error));
+  it("fails what a dying worker held", async function () {
+    // A worker that takes work and never answers, then dies.
+    const silent = new PreparePool(1, () => undefined, "setInterval(() => {}, 1000);");
     try {
-      const raw = bytes({ events: [sensorReading(1, LINK, Date.now() - 86_400_000)] });
-      const workers = (small as unknown as { workers: { worker: { terminate(): Promise<number> } }[] }).workers;
-      const held = small.prepare(raw, false);
+      const held = silent.prepare(bytes({ events: [] }), false);
+      const workers = (silent as unknown as { workers: { worker: { terminate(): Promise<number> } }[] }).workers;
       await workers[0]!.worker.terminate();
       const error = await held.then(
         () => null,
         (e: unknown) => e as Error,
       );
-      // It may have answered before it went; if not, what it held failed.
-      if (error) expect(error.message).to.match(/prepare worker exited/);
+      expect(error?.message).to.match(/prepare worker exited/);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it("replaces a worker that died and goes on preparing", async function () {
+    const crashes: Error[] = [];
+    const small = new PreparePool(1, (error) => crashes.push(error));
+    try {
+      const raw = bytes({ events: [sensorReading(1, LINK, Date.now() - 86_400_000)] });
+      expect((await small.prepare(raw, false)).hashes).to.have.length(1);
+      const workers = (small as unknown as { workers: { worker: { terminate(): Promise<number> } }[] }).workers;
+      await workers[0]!.worker.terminate();
       expect(crashes).to.have.length(1);
-      expect(small.size).to.equal(1);
+      expect([small.size, small.usable]).to.deep.equal([1, true]);
       expect((await small.prepare(raw, false)).hashes).to.have.length(1);
     } finally {
       await small.close();
     }
+    expect(small.usable).to.equal(false);
     await small.prepare(new Uint8Array(), false).then(
       () => expect.fail("a closed pool prepared"),
       (e: Error) => expect(e.message).to.equal("the prepare pool is closed"),
     );
+  });
+
+  it("stops respawning workers that die before answering anything, and says it is out of use", async function () {
+    const crashes: Error[] = [];
+    const broken = new PreparePool(1, (error) => crashes.push(error), 'throw new Error("cannot load");');
+    try {
+      const deadline = Date.now() + 10_000;
+      while (broken.usable && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(broken.usable).to.equal(false);
+      expect(crashes).to.have.length(3);
+      expect(crashes[0]!.message).to.equal("cannot load");
+      await broken.prepare(bytes({ events: [] }), false).then(
+        () => expect.fail("a broken pool prepared"),
+        (e: Error) => expect(e.message).to.match(/keep dying before they answer: cannot load/),
+      );
+      // Given time, it does not start more.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(crashes).to.have.length(3);
+    } finally {
+      await broken.close();
+    }
   });
 });

@@ -20,6 +20,9 @@ import { ITEM_SLOT, itemSection, notFoundPage, tracePage, type ItemNotice } from
 import { pickLang, type Lang } from "../../web/words";
 import { HttpError } from "../errors";
 
+/** The paths of batch and item pages, as express routes them (one segment each). */
+const PAGE_PATH = /^\/01\/[^/]+\/10\/[^/]+(\/21\/[^/]+)?\/?$/;
+
 /** The link types a batch has besides its page (GS1 Digital Link `?linkType=`). */
 const LINK_TYPES = new Set(["gs1:epcis", "gs1:certificationInfo", "all"]);
 
@@ -47,10 +50,12 @@ export class ConsumerPages {
   async answer(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     if (req.method !== "GET" && req.method !== "HEAD") return false;
     const { path, query } = splitUrl(req.url ?? "/");
-    // The other link types are express's; an unknown one gets the default link, the page.
-    if (LINK_TYPES.has(query.get("linkType") ?? "")) return false;
+    // Only the paths express routes here: /01/{gtin}/10/{lot}[/21/{serial}].
+    if (!PAGE_PATH.test(path)) return false;
     const key = parseDigitalLink(path);
     if (!key) return false;
+    // A batch's other link types are express's; an unknown one, or any on an item, gets the page.
+    if (!key.serial && LINK_TYPES.has(query.get("linkType") ?? "")) return false;
     const view = await this.trace.batch(batchIdOf(key.gtin, key.lot));
     if (!view) return false;
     const { lang, switchHref, wantsJson } = negotiate(req, query);
@@ -137,7 +142,7 @@ export function resolverRoutes(pages: ConsumerPages, trace: TraceService, querie
 
   /** An item of an unknown batch (known ones are ConsumerPages'). */
   router.get("/01/:gtin/10/:lot/21/:serial", async (req, res) => {
-    if (await pages.answer(req, res)) return;
+    if (await answered(pages, req, res)) return;
     const { lang, switchHref, wantsJson } = negotiate(req, splitUrl(req.url).query);
     res.setHeader("Vary", "Accept, Accept-Language");
     res.setHeader("Cache-Control", "no-store");
@@ -147,20 +152,22 @@ export function resolverRoutes(pages: ConsumerPages, trace: TraceService, querie
 
   /** A batch's other link types, and unknown batches (the trace page itself is ConsumerPages'). */
   router.get("/01/:gtin/10/:lot", async (req, res) => {
-    if (await pages.answer(req, res)) return;
+    if (await answered(pages, req, res)) return;
     const key = parseDigitalLink(req.path);
-    const { lang, switchHref, wantsJson } = negotiate(req, splitUrl(req.url).query);
+    const { query } = splitUrl(req.url);
+    const linkType = query.get("linkType") ?? "";
+    const { lang, switchHref, wantsJson } = negotiate(req, query);
     const view = key ? await trace.batch(batchIdOf(key.gtin, key.lot)) : null;
     res.setHeader("Vary", "Accept, Accept-Language");
-    if (!key || !view || !LINK_TYPES.has(String(req.query.linkType))) {
-      if (wantsJson || req.query.linkType) {
+    if (!key || !view || !LINK_TYPES.has(linkType)) {
+      if (wantsJson || linkType) {
         throw new HttpError(404, "not_in_yutrace", "this GTIN and lot are not registered in YuTrace");
       }
       res.status(404).type("html").send(notFoundPage(lang, switchHref));
       return;
     }
     const uri = batchUri(publicUrl, key);
-    switch (req.query.linkType) {
+    switch (linkType) {
       case "gs1:epcis":
         res.type("application/ld+json").json(epcisDocument(await allEvents(queries, view.batch.batchId)));
         return;
@@ -179,6 +186,20 @@ export function resolverRoutes(pages: ConsumerPages, trace: TraceService, querie
   });
 
   return router;
+}
+
+/**
+ * Why ConsumerPages could not answer a request it took up (set by app.ts before handing it to
+ * express): the express routes then report that error instead of answering again, which would
+ * count an item's scan twice.
+ */
+export const PAGE_FAILURE = Symbol("consumer page failure");
+
+/** Whether ConsumerPages answered `req`; throws what made it fail when it took it up first. */
+async function answered(pages: ConsumerPages, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  const failure = (req as IncomingMessage & { [PAGE_FAILURE]?: unknown })[PAGE_FAILURE];
+  if (failure !== undefined) throw failure;
+  return pages.answer(req, res);
 }
 
 /** A request target's path and query. */
