@@ -54,15 +54,15 @@ export class PreparePool {
    * one that fails).
    */
   constructor(
-    size: number,
+    private readonly wanted: number,
     private readonly onCrash: (error: Error) => void = () => undefined,
     private readonly bootstrap = BOOTSTRAP,
   ) {
-    if (!Number.isInteger(size) || size < 1)
-      throw new RangeError(`a prepare pool needs 1 or more workers, not ${size}`);
-    for (let i = 0; i < size; i++) this.workers.push(this.spawn());
+    if (!Number.isInteger(wanted) || wanted < 1)
+      throw new RangeError(`a prepare pool needs 1 or more workers, not ${wanted}`);
   }
 
+  /** Workers running: none until the first submission (a gateway that only serves scans needs none). */
   get size(): number {
     return this.workers.length;
   }
@@ -79,6 +79,7 @@ export class PreparePool {
   prepare(raw: Uint8Array, withRequestHash: boolean): Promise<PreparedSubmission> {
     if (this.closing) return Promise.reject(new Error("the prepare pool is closed"));
     if (this.broken) return Promise.reject(this.broken);
+    while (this.workers.length < this.wanted) this.workers.push(this.spawn());
     const slot = this.workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -94,7 +95,12 @@ export class PreparePool {
 
   private spawn(): { worker: Worker; pending: Map<number, Pending> } {
     // No inherited -r hooks: the bootstrap brings its own.
-    const worker = new Worker(this.bootstrap, { eval: true, execArgv: [] });
+    // Its own heap is small: it holds one submission at a time (4 MB of JSON at most).
+    const worker = new Worker(this.bootstrap, {
+      eval: true,
+      execArgv: [],
+      resourceLimits: { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 16 },
+    });
     const slot = { worker, pending: new Map<number, Pending>() };
     let answered = false;
     worker.on("message", (reply: PrepareReply) => {

@@ -134,6 +134,12 @@ describe("PreparePool", function () {
     const crashes: Error[] = [];
     const broken = new PreparePool(1, (error) => crashes.push(error), 'throw new Error("cannot load");');
     try {
+      // Workers start with the first submission; that one fails with its worker.
+      expect(broken.size).to.equal(0);
+      await broken.prepare(bytes({ events: [] }), false).then(
+        () => expect.fail("a worker that cannot load prepared"),
+        (e: Error) => expect(e.message).to.equal("cannot load"),
+      );
       const deadline = Date.now() + 10_000;
       while (broken.usable && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       expect(broken.usable).to.equal(false);
