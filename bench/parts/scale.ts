@@ -82,6 +82,9 @@ export async function scale(options: ScaleOptions): Promise<Figure[]> {
         progress(
           `scale: ${fmt(g.events)} events; loading ${g.loadSeconds.toFixed(1)} s, anchoring ${g.anchorSeconds.toFixed(1)} s (${g.anchorTransactions} tx)`,
         );
+        // Read latency of the store, not of LevelDB compacting what was just loaded.
+        const waited = await settle(options.quick ? 10 : 180);
+        progress(`scale: ${fmt(g.events)} events; the gateway's process was quiet after ${waited.toFixed(1)} s`);
         latencies.push(await readLatency(gateway.url, seeder, size, reads));
       }
     } finally {
@@ -276,6 +279,21 @@ export async function scale(options: ScaleOptions): Promise<Figure[]> {
     if (yt) await killYuTrace(yt);
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Waits until this process (the gateway and its LevelDB threads run in it here) uses under 10 % of
+ * a core over half a second, or `maxSeconds` passed; returns the seconds waited.
+ */
+async function settle(maxSeconds: number): Promise<number> {
+  const started = performance.now();
+  while ((performance.now() - started) / 1000 < maxSeconds) {
+    const before = process.cpuUsage();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const used = process.cpuUsage(before);
+    if ((used.user + used.system) / 1000 < 50) break;
+  }
+  return (performance.now() - started) / 1000;
 }
 
 /** p50/p99 of the fixed batch's trace JSON and of the first events page of a bulk batch, sequentially. */
