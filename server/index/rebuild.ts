@@ -88,7 +88,7 @@ export async function refreshAfterReplay(
 ): Promise<{ submissions: number; anchors: number }> {
   await rebuildChainRecords(store, provider, identity, onProgress);
   await store.anchors.clear(rangeOf(keys.submissionAnchor(0)));
-  // Each submission's digest from the journal's digest → seq index, not from its (large) record.
+  // Each submission's digest from the journal's digest → seq index (one small record a submission).
   const digests = new Map<number, string>();
   const byDigest = rangeOf(keys.submissionByDigest("0x"));
   for await (const [key, seq] of store.journal.iterator(byDigest) as AsyncIterable<[string, number]>) {
