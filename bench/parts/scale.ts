@@ -41,9 +41,8 @@ const fmt = (n: number) => n.toLocaleString("en-US");
 export async function scale(options: ScaleOptions): Promise<Figure[]> {
   const sizes = options.quick ? [2_000, 20_000] : [10_000, 100_000, 1_000_000];
   const total = sizes.at(-1)!;
-  // Sequential requests at each size. An events page costs about half a second today (each of its
-  // 50 events reads and decodes its whole 1,000-event journal record), hence fewer of those.
-  const reads = options.quick ? { trace: 30, page: 10 } : { trace: 200, page: 50 };
+  // Sequential requests at each size: 200 of each, so a p99 is not just the one slowest request.
+  const reads = options.quick ? { trace: 30, page: 10 } : { trace: 200, page: 200 };
   const loadSeconds = options.quick ? 3 : 20;
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "yutrace-scale-"));
   const port = await freePort();
@@ -282,16 +281,24 @@ export async function scale(options: ScaleOptions): Promise<Figure[]> {
 }
 
 /**
- * Waits until this process (the gateway and its LevelDB threads run in it here) uses under 10 % of
- * a core over half a second, or `maxSeconds` passed; returns the seconds waited.
+ * Waits until a process (this one by default: the gateway and its LevelDB threads run in it here)
+ * uses under 10 % of a core over half a second, or `maxSeconds` passed; returns the seconds waited.
  */
-async function settle(maxSeconds: number): Promise<number> {
+async function settle(maxSeconds: number, pid?: number): Promise<number> {
   const started = performance.now();
+  const cpuMs = async (): Promise<number> => {
+    if (pid === undefined) {
+      const { user, system } = process.cpuUsage();
+      return (user + system) / 1000;
+    }
+    // utime and stime, fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 per second on Linux)
+    const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  };
   while ((performance.now() - started) / 1000 < maxSeconds) {
-    const before = process.cpuUsage();
+    const before = await cpuMs();
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const used = process.cpuUsage(before);
-    if ((used.user + used.system) / 1000 < 50) break;
+    if ((await cpuMs()) - before < 50) break;
   }
   return (performance.now() - started) / 1000;
 }
@@ -390,6 +397,11 @@ interface Memory {
 /** Peak RSS of the gateway process idle for 2 s, then while a driver process scans it for `seconds`. */
 async function memoryUnderLoad(yt: YuTraceProcess, seeder: Seeder, seconds: number): Promise<Memory> {
   const pid = yt.child.pid!;
+  // A gateway opened on a store another process just wrote compacts it first: LevelDB reads the
+  // tables it merges through memory maps, which count as the process's file-backed RSS (page cache
+  // the kernel can take back) until they are deleted. Measure the steady state, after that.
+  const waited = await settle(180, pid);
+  progress(`scale: the gateway's process was quiet after ${waited.toFixed(1)} s`);
   const idleSampler = rssSampler(pid);
   await new Promise((resolve) => setTimeout(resolve, 2000));
   const idle = await idleSampler.stop();

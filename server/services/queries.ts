@@ -124,62 +124,76 @@ export class Queries {
       .iterator(gt ? { gt, lt: range.lt, limit: limit + 1 } : { ...range, limit: limit + 1 })
       .all();
     const page = entries.slice(0, limit);
-    // A page's events mostly share a few submissions: read each one's header once.
-    const submissions = new Map<number, Promise<SubmissionHeader>>();
-    const events = await Promise.all(page.map(([, eventId]) => this.event(eventId as string, submissions)));
+    const records = (await this.store.events.getMany(page.map(([, eventId]) => keys.event(eventId as string)))) as (
+      EventRecord | undefined
+    )[];
+    const missing = records.findIndex((record) => !record);
+    if (missing >= 0) throw new Error(`the index lists event ${page[missing]![1]} but its record is missing`);
+    const events = await this.views(records as EventRecord[]);
     const nextCursor =
       entries.length > limit ? Buffer.from(page[page.length - 1]![0], "utf8").toString("base64url") : null;
     return { events, nextCursor };
   }
 
-  async event(eventId: string, submissions = new Map<number, Promise<SubmissionHeader>>()): Promise<EventView> {
+  async event(eventId: string): Promise<EventView> {
     const record = (await this.store.events.get(keys.event(eventId))) as EventRecord | undefined;
     if (!record) throw new HttpError(404, "unknown_event", `no event ${eventId}`);
-    let read = submissions.get(record.submissionSeq);
-    if (!read) {
-      read = this.store.journal.get(keys.submission(record.submissionSeq)) as Promise<SubmissionHeader>;
-      submissions.set(record.submissionSeq, read);
-    }
-    const submission = await read;
-    const anchor = (await this.store.anchors.get(keys.submissionAnchor(record.submissionSeq))) as
-      SubmissionAnchor | undefined;
-    return {
-      eventId: record.eventId,
-      status: anchor ? "anchored" : "pending",
-      event: record.body,
-      recordTime: record.recordTime,
-      organisation: record.orgId,
-      batchIds: record.batchIds,
-      submission: {
-        id: submission.digest,
-        seq: submission.seq,
-        root: submission.root,
-        count: submission.count,
-        nonce: submission.nonce,
-        signer: submission.account,
-        signature: submission.signature,
-      },
-      proofs: {
-        eventToSubmission: submissionProof(submission.eventIds, record.index),
-        submissionToAnchor: anchor?.proof ?? null,
-      },
-      anchor: anchor
-        ? {
-            root: anchor.root,
-            seq: anchor.anchorSeq,
-            block: anchor.block,
-            txHash: anchor.txHash,
-            blockTime: anchor.blockTime,
-          }
-        : null,
-      declaredInError: await this.declaration(record.eventId),
-      declares: (record.body as TraceEvent).errorDeclaration ? originalEventId(record.body as TraceEvent) : null,
-    };
+    return (await this.views([record]))[0]!;
   }
 
-  /** The declaration that `eventId` was in error, if there is one. */
-  declaration(eventId: string): Promise<EventView["declaredInError"]> {
-    return declarationOf(this.store, eventId);
+  /**
+   * Views of `records` with their submissions, anchors and declarations. A page's events mostly
+   * share a few submissions, so each kind is read in one batch and each submission once.
+   */
+  private async views(records: EventRecord[]): Promise<EventView[]> {
+    const seqs = [...new Set(records.map((record) => record.submissionSeq))];
+    const [headers, anchors, declarations] = await Promise.all([
+      this.store.journal.getMany(seqs.map((seq) => keys.submission(seq))) as Promise<(SubmissionHeader | undefined)[]>,
+      this.store.anchors.getMany(seqs.map((seq) => keys.submissionAnchor(seq))) as Promise<
+        (SubmissionAnchor | undefined)[]
+      >,
+      declarationsOf(
+        this.store,
+        records.map((record) => record.eventId),
+      ),
+    ]);
+    const bySeq = new Map(seqs.map((seq, i) => [seq, { header: headers[i], anchor: anchors[i] }]));
+    return records.map((record, i) => {
+      const { header: submission, anchor } = bySeq.get(record.submissionSeq)!;
+      if (!submission) throw new Error(`event ${record.eventId}'s submission ${record.submissionSeq} is missing`);
+      return {
+        eventId: record.eventId,
+        status: anchor ? "anchored" : "pending",
+        event: record.body,
+        recordTime: record.recordTime,
+        organisation: record.orgId,
+        batchIds: record.batchIds,
+        submission: {
+          id: submission.digest,
+          seq: submission.seq,
+          root: submission.root,
+          count: submission.count,
+          nonce: submission.nonce,
+          signer: submission.account,
+          signature: submission.signature,
+        },
+        proofs: {
+          eventToSubmission: submissionProof(submission.eventIds, record.index),
+          submissionToAnchor: anchor?.proof ?? null,
+        },
+        anchor: anchor
+          ? {
+              root: anchor.root,
+              seq: anchor.anchorSeq,
+              block: anchor.block,
+              txHash: anchor.txHash,
+              blockTime: anchor.blockTime,
+            }
+          : null,
+        declaredInError: declarations[i]!,
+        declares: (record.body as TraceEvent).errorDeclaration ? originalEventId(record.body as TraceEvent) : null,
+      };
+    });
   }
 
   async submission(digest: string): Promise<{
@@ -269,16 +283,25 @@ export class Queries {
 
 /** The declaration that `eventId` was in error (EPCIS errorDeclaration), if a later event made one. */
 export async function declarationOf(store: Store, eventId: string): Promise<EventView["declaredInError"]> {
-  const by = (await store.events.get(keys.declaration(eventId))) as string | undefined;
-  if (!by) return null;
-  const record = (await store.events.get(keys.event(by))) as EventRecord | undefined;
-  const declaration = (record?.body as TraceEvent | undefined)?.errorDeclaration;
-  if (!declaration) return null;
-  return {
-    by,
-    reason: declaration.reason,
-    declarationTime: declaration.declarationTime,
-    correctiveEventIDs: declaration.correctiveEventIDs ?? [],
-    explanation: declaration.explanation ?? null,
-  };
+  return (await declarationsOf(store, [eventId]))[0]!;
+}
+
+/** `declarationOf` for many events, in two batched reads. */
+export async function declarationsOf(store: Store, eventIds: string[]): Promise<EventView["declaredInError"][]> {
+  const by = (await store.events.getMany(eventIds.map((id) => keys.declaration(id)))) as (string | undefined)[];
+  const declarers = by.filter((id): id is string => !!id);
+  if (declarers.length === 0) return eventIds.map(() => null);
+  const records = (await store.events.getMany(declarers.map((id) => keys.event(id)))) as (EventRecord | undefined)[];
+  const bodies = new Map(declarers.map((id, i) => [id, records[i]?.body as TraceEvent | undefined]));
+  return by.map((declarer) => {
+    const declaration = declarer ? bodies.get(declarer)?.errorDeclaration : undefined;
+    if (!declarer || !declaration) return null;
+    return {
+      by: declarer,
+      reason: declaration.reason,
+      declarationTime: declaration.declarationTime,
+      correctiveEventIDs: declaration.correctiveEventIDs ?? [],
+      explanation: declaration.explanation ?? null,
+    };
+  });
 }
