@@ -63,7 +63,9 @@ export async function startGateway(config: Config, options: { logger?: Logger } 
   await mkdir(config.dataDir, { recursive: true });
   const store = await Store.open(path.join(config.dataDir, "store"));
   const cleanup: (() => Promise<void>)[] = [() => store.close()];
+  let stopping = false;
   const stopAll = async () => {
+    stopping = true;
     for (const step of cleanup.reverse()) await step().catch((err) => logger.error({ err }, "stopping failed"));
   };
   try {
@@ -150,6 +152,25 @@ export async function startGateway(config: Config, options: { logger?: Logger } 
     const scans = new ScanCounter(store);
     cleanup.push(() => scans.flush());
     const demoAdminApiKey = await ensureAdminApiKey(config, store);
+    if (node) {
+      const logFile = path.join(config.dataDir, "chain.log");
+      superviseLocalChain({
+        first: node,
+        restart: () => startLocalNode({ port: config.chainPort, logFile }),
+        pause: async () => {
+          await Promise.all([anchorer.stop(), indexer.stop(), holds.stop()]);
+        },
+        replay: () => replayIfNew(store, provider, identity, logger),
+        resume: () => {
+          indexer.start();
+          anchorer.start();
+          holds.start();
+        },
+        stopping: () => stopping,
+        logger,
+        onNode: (next) => (node = next),
+      });
+    }
 
     const health = async (): Promise<Health> => {
       const chainReachable = await ledger.isReachable(1000);
@@ -235,21 +256,7 @@ async function ledgerIdentity(
     if (known.chainId !== network.chainId.toString()) {
       throw new Error(`the store in ${config.dataDir} belongs to chain ${known.chainId}, not ${network.chainId}`);
     }
-    if (localChain && (await shouldReplay(store, provider, known.ledger))) {
-      logger.info("the local chain is new: replaying the transaction log");
-      const started = Date.now();
-      const { replayed } = await replayTxLog(store, provider, {
-        onProgress: (done, total) => {
-          if (done % 500 === 0 || done === total) logger.info({ done, total }, "replaying");
-        },
-      });
-      logger.info({ replayed, ms: Date.now() - started }, "ledger rebuilt from the transaction log");
-      // Same contract, state, blocks and transactions, but new block hashes and times: re-derive
-      // what came from the chain; the records derived from the journal's events stay.
-      const refreshing = Date.now();
-      await refreshAfterReplay(store, provider, known);
-      logger.info({ ms: Date.now() - refreshing }, "index refreshed after the replay");
-    }
+    if (localChain) await replayIfNew(store, provider, known, logger);
     if ((await provider.getCode(known.ledger)) === "0x") {
       throw new Error(`no TraceLedger at ${known.ledger} on ${config.rpcUrl ?? "the local chain"}`);
     }
@@ -277,6 +284,90 @@ async function ledgerIdentity(
   };
   await store.write([Store.put(store.meta, keys.chain(), identity)], { sync: true });
   return identity;
+}
+
+/**
+ * If the local chain is new (it has no ledger but the txlog holds transactions), replays the txlog
+ * onto it and re-derives what came from the chain. Only for a chain the gateway started itself.
+ */
+async function replayIfNew(
+  store: Store,
+  provider: JsonRpcProvider,
+  known: ChainIdentity,
+  logger: Logger,
+): Promise<void> {
+  if (!(await shouldReplay(store, provider, known.ledger))) return;
+  logger.info("the local chain is new: replaying the transaction log");
+  const started = Date.now();
+  const { replayed } = await replayTxLog(store, provider, {
+    onProgress: (done, total) => {
+      if (done % 500 === 0 || done === total) logger.info({ done, total }, "replaying");
+    },
+  });
+  logger.info({ replayed, ms: Date.now() - started }, "ledger rebuilt from the transaction log");
+  // Same contract, state, blocks and transactions, but new block hashes and times: re-derive
+  // what came from the chain; the records derived from the journal's events stay.
+  const refreshing = Date.now();
+  await refreshAfterReplay(store, provider, known);
+  logger.info({ ms: Date.now() - refreshing }, "index refreshed after the replay");
+}
+
+/**
+ * Keeps the local chain running: when its `hardhat node` exits without being asked to (a crash,
+ * a kill), pauses what follows the chain (indexer, anchorer, hold worker), starts a new node on the
+ * same port (retrying with back-off while the port is taken or the start fails), replays the txlog
+ * onto it and resumes. Ingest never stops: events are journaled and anchored once the chain is
+ * back; writes that need the chain answer 503 until then.
+ */
+function superviseLocalChain(options: {
+  first: LocalNode;
+  restart: () => Promise<LocalNode>;
+  pause: () => Promise<void>;
+  replay: () => Promise<void>;
+  resume: () => void;
+  stopping: () => boolean;
+  logger: Logger;
+  onNode: (node: LocalNode) => void;
+}): void {
+  const { restart, pause, replay, resume, stopping, logger, onNode } = options;
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
+  const backOff = (attempt: number) => sleep(Math.min(1000 * attempt, 10_000));
+  const watch = (node: LocalNode) => {
+    void node.exited.then(async ({ code, signal }) => {
+      if (stopping()) return;
+      logger.error({ code, signal }, "the local chain stopped; starting a new one and replaying the transaction log");
+      await pause();
+      for (let attempt = 1; !stopping(); attempt++) {
+        let next: LocalNode;
+        try {
+          next = await restart();
+        } catch (err) {
+          logger.error({ err, attempt }, "the local chain could not be started again; retrying");
+          await backOff(attempt);
+          continue;
+        }
+        if (stopping()) return void (await next.stop());
+        onNode(next);
+        let died = false;
+        void next.exited.then(() => (died = true));
+        for (let tries = 1; !stopping() && !died; tries++) {
+          try {
+            await replay();
+            logger.info({ url: `http://127.0.0.1:${next.port}`, pid: next.pid }, "the local chain is back");
+            resume();
+            watch(next);
+            return;
+          } catch (err) {
+            logger.error({ err, tries }, "replaying onto the new local chain failed; retrying");
+            await backOff(tries);
+          }
+        }
+        if (stopping()) return;
+        logger.error("the new local chain stopped too; starting another");
+      }
+    });
+  };
+  watch(options.first);
 }
 
 /**

@@ -15,6 +15,8 @@ export interface LocalNode {
   url: string;
   port: number;
   pid: number;
+  /** Settles when the node exits, for whatever reason (a stop, a crash, a kill). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Stops the node (SIGTERM, then SIGKILL after `graceMs`) and waits for it to exit. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -86,13 +88,16 @@ export async function startLocalNode(options: LocalNodeOptions = {}): Promise<Lo
     if (log !== null) closeSync(log);
   }
   const url = `http://127.0.0.1:${port}`;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
   try {
     await waitUntilReady(child, url, options.readyTimeoutMs ?? 60_000);
   } catch (error) {
     await stopChild(child, 2000);
     throw error;
   }
-  return { url, port, pid: child.pid!, stop: (graceMs = 5000) => stopChild(child, graceMs) };
+  return { url, port, pid: child.pid!, exited, stop: (graceMs = 5000) => stopChild(child, graceMs) };
 }
 
 async function waitUntilReady(child: ChildProcess, url: string, timeoutMs: number): Promise<void> {

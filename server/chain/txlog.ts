@@ -46,6 +46,12 @@ export interface TxTiming {
   receiptTimeoutMs: number;
   /** Pause between receipt polls; default 250 ms. */
   pollIntervalMs: number;
+  /**
+   * How long the node may stay unreachable while a receipt is awaited before
+   * `ChainUnavailableError(txHash)`; default 5 s. A chain that went away does not hold callers
+   * (an API request, the anchorer) for the whole `receiptTimeoutMs`.
+   */
+  unreachableTimeoutMs: number;
 }
 
 export const DEFAULT_TX_TIMING: TxTiming = {
@@ -53,6 +59,7 @@ export const DEFAULT_TX_TIMING: TxTiming = {
   rpcTimeoutMs: 30_000,
   receiptTimeoutMs: 120_000,
   pollIntervalMs: 250,
+  unreachableTimeoutMs: 5_000,
 };
 
 const GAS_MARGIN_PERCENT = 125n;
@@ -364,9 +371,11 @@ async function waitForReceipt(
   timing: TxTiming,
 ): Promise<TransactionReceipt> {
   const deadline = Date.now() + timing.receiptTimeoutMs;
+  let unreachableSince: number | null = null;
   for (;;) {
     try {
       const receipt = await withTimeout(provider.getTransactionReceipt(record.hash), timing.rpcTimeoutMs, "receipt");
+      unreachableSince = null;
       if (receipt) {
         if (timing.confirmations <= 1) return receipt;
         const head = await withTimeout(provider.getBlockNumber(), timing.rpcTimeoutMs, "eth_blockNumber");
@@ -374,6 +383,14 @@ async function waitForReceipt(
       }
     } catch (error) {
       if (!isChainUnreachable(error)) throw decodeLedgerError(error);
+      unreachableSince ??= Date.now();
+      if (Date.now() - unreachableSince >= timing.unreachableTimeoutMs) {
+        throw new ChainUnavailableError(
+          `the chain went away while ${record.purpose} transaction ${record.hash} awaited its receipt; ` +
+            "it stays in the txlog and will be broadcast again",
+          { txHash: record.hash, cause: error },
+        );
+      }
     }
     if (Date.now() >= deadline) {
       throw new ChainUnavailableError(
