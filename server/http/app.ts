@@ -22,6 +22,7 @@ import type { Store } from "../store/store";
 import { authenticate } from "./auth";
 import { errorMiddleware, HttpError } from "./errors";
 import { apiDocsPage, docsAssetsDir, docsInitScript, openApiDocument } from "./openapi";
+import { adminRoutes } from "./routes/admin";
 import { batchRoutes } from "./routes/batches";
 import { epcisRoutes } from "./routes/epcis";
 import { eventRoutes } from "./routes/events";
@@ -92,12 +93,13 @@ export function createApp(deps: AppDeps): { app: Express; handle: RequestListene
   const json = express.json({ limit: deps.bodyLimit ?? "4mb", strict: true });
   // Event submissions (up to 1,000 events) stay bytes for IngestService.submitJson, which parses
   // them on a worker thread; only UTF-8 (JSON's default), other charsets go through express.json.
+  // Bodies are read only once the caller is known (the API router, after authentication and the
+  // write rate limit): nobody without a key makes the gateway read or parse megabytes of JSON.
   const raw = express.raw({ type: "application/json", limit: deps.bodyLimit ?? "4mb" });
-  app.use((req, res, next) =>
-    req.method === "POST" && req.path === "/api/v1/events" && isUtf8(req.get("content-type"))
+  const bodies: express.RequestHandler = (req, res, next) =>
+    req.method === "POST" && req.path === "/events" && isUtf8(req.get("content-type"))
       ? raw(req, res, next)
-      : json(req, res, next),
-  );
+      : json(req, res, next);
 
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
@@ -139,6 +141,7 @@ export function createApp(deps: AppDeps): { app: Express; handle: RequestListene
   const api = express.Router();
   api.use(authenticate(deps.store));
   api.use(writes);
+  api.use(bodies);
   api.use(organisationRoutes(deps.registry, deps.queries, deps.dashboard));
   api.use(epcisRoutes(deps.ingest, deps.queries, deps.store, deps.bodyLimit));
   api.use(batchRoutes(deps.registry, deps.queries, deps.publicUrl, deps.serials));
@@ -147,6 +150,7 @@ export function createApp(deps: AppDeps): { app: Express; handle: RequestListene
   api.use(inspectionRoutes(deps.certificates, deps.holds, deps.queries, deps.publicUrl));
   api.use(regulatorRoutes(deps.dashboard));
   api.use(verificationRoutes(deps.evidence, deps.queries, deps.publicUrl));
+  api.use(adminRoutes(deps.store, deps.logger));
   app.use("/api/v1", api);
   // Public, outside /api/v1: consumer pages link inspection certificates here.
   app.get("/certificates/:sha256", certificateDocument(deps.certificates));

@@ -8,6 +8,7 @@
 import { openApiExamples } from "./openapi-examples";
 import { headerComponents, parameters } from "./openapi-operations";
 import { paths } from "./openapi-paths";
+import { adminPaths } from "./openapi-paths-admin";
 import { epcisPaths } from "./openapi-paths-epcis";
 import { inspectionPaths } from "./openapi-paths-inspections";
 import { regulatorPaths, regulatorSchemas } from "./openapi-paths-regulator";
@@ -53,12 +54,14 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
         { name: "Health", description: "Liveness and readiness probes." },
         { name: "Meta", description: "This description, and where the ledger is." },
         { name: "Regulator", description: "The regulator dashboard: search, statistics, charts (regulator or admin)." },
+        { name: "Admin", description: "Operating the gateway: store backups (platform admin)." },
       ],
       paths: {
         ...paths(openApiExamples(base)),
         ...epcisPaths(openApiExamples(base)),
         ...regulatorPaths(openApiExamples(base)),
         ...inspectionPaths(openApiExamples(base)),
+        ...adminPaths(openApiExamples(base)),
       },
       components: {
         securitySchemes: {

@@ -34,6 +34,7 @@ import { regulatorRoutes } from "../../server/http/routes/regulator";
 import { evidenceRoutes, verificationRoutes } from "../../server/http/routes/verification";
 import { labelRoutes } from "../../server/http/routes/labels";
 import { organisationRoutes } from "../../server/http/routes/organisations";
+import { adminRoutes } from "../../server/http/routes/admin";
 import {
   CATEGORIES,
   newBatchSchema,
@@ -245,6 +246,7 @@ describe("OpenAPI document", () => {
       ...routesOf(verificationRoutes({} as never, {} as never, PUBLIC_URL), "/api/v1"),
       ...routesOf(regulatorRoutes({} as never), "/api/v1"),
       ...routesOf(epcisRoutes({} as never, {} as never, {} as never), "/api/v1"),
+      ...routesOf(adminRoutes({} as never, {} as never), "/api/v1"),
     ];
     const open = [
       ...routesOf(stubApp().app.router).filter((route) => !PAGES.includes(route.split(" ")[1]!)),

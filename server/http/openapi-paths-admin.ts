@@ -1,0 +1,72 @@
+/**
+ * OpenAPI path items of routes/admin.ts: the store backup. Built with `operation()` like
+ * openapi-paths.ts and listed under the Admin tag; the binary answer and the error code only this
+ * route answers with are added here.
+ */
+import { BACKUP_FORMAT, BACKUP_MEDIA_TYPE, BACKUP_VERSION } from "../store/backup";
+import type { OpenApiExamples } from "./openapi-examples";
+import { operation } from "./openapi-operations";
+import { ref, type Schema } from "./openapi-schemas";
+
+/** Error codes of these routes, with the status they come with and an example message. */
+const ERRORS: Record<string, { status: number; message: string }> = {
+  backup_running: {
+    status: 409,
+    message: "a backup is being made already; try again once it has finished",
+  },
+};
+
+const STATUS_TEXT: Record<number, string> = { 409: "Conflict" };
+
+/** Adds the error responses of `codes` (from ERRORS) to `op`, beside the ones operation() made. */
+function withErrors(op: Schema, codes: (keyof typeof ERRORS)[]): Schema {
+  const responses = op.responses as Record<string, Schema>;
+  for (const code of codes) {
+    const { status, message } = ERRORS[code]!;
+    const response = (responses[String(status)] ??= {
+      description: STATUS_TEXT[status] ?? "Error",
+      content: { "application/json": { schema: ref("Error"), examples: {} } },
+    }) as { description: string; content: Record<string, { examples: Record<string, unknown> }> };
+    response.content["application/json"]!.examples[code] = { summary: code, value: { error: { code, message } } };
+    const codesHere = Object.keys(response.content["application/json"]!.examples);
+    response.description = `${response.description.split(":")[0]}: ${codesHere.map((c) => `\`${c}\``).join(", ")}.`;
+  }
+  return op;
+}
+
+export function adminPaths(_x: OpenApiExamples): Record<string, Record<string, Schema>> {
+  const backup: Schema = {
+    ...operation("get", {
+      operationId: "downloadBackup",
+      tag: "Meta",
+      summary: "Back up the store",
+      description:
+        "Caller: the platform admin key only (403 `admin_required` for any other key). Streams a consistent " +
+        "snapshot of the whole store — journal, event records, txlog, keys (API-key hashes, custodial keys as " +
+        "stored: encrypted), certificates, metadata and the derived index — as one LevelDB snapshot taken when " +
+        "the request arrives: every submission answered 202 before the header's `createdAt` is in it. The gateway " +
+        "keeps serving meanwhile; one backup runs at a time. " +
+        `Format \`${BACKUP_FORMAT}\` version ${BACKUP_VERSION}: a JSON header line (format, version, createdAt, ` +
+        "the chain identity, the last submission and txlog sequence numbers), then every entry as uint32 " +
+        "big-endian key length, key, uint32 value length, value, in key order; the end marker 0xFFFFFFFF; a JSON " +
+        "trailer line with the entry counts; and `sha256:<hex>` of everything before it. A stream cut short " +
+        "lacks the trailer. `npm run backup` downloads and checks it; `npm run restore` writes it into an empty " +
+        "data folder.",
+      ok: { status: 200, description: "The backup.", schema: "Reason" },
+      errors: ["admin_required"],
+    }),
+    tags: ["Admin"],
+  };
+  (backup.responses as Record<string, Schema>)["200"] = {
+    description: "The backup, streamed.",
+    headers: {
+      "Content-Disposition": {
+        description: 'attachment; filename="yutrace-<createdAt as YYYYMMDDTHHMMSSZ>.ytbak"',
+        schema: { type: "string" },
+      },
+    },
+    content: { [BACKUP_MEDIA_TYPE]: { schema: { type: "string", format: "binary" } } },
+  };
+  withErrors(backup, ["backup_running"]);
+  return { "/api/v1/admin/backup": { get: backup } };
+}

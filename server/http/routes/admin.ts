@@ -1,0 +1,83 @@
+/**
+ * Operating the gateway (platform admin only): `GET /admin/backup` streams a consistent snapshot
+ * of the whole store in the backup format of `store/backup.ts`. LevelDB lets one process in, so the
+ * running gateway is the one that can read it; `npm run backup` downloads it, `npm run restore`
+ * writes it into an empty data folder.
+ */
+import type { ServerResponse } from "node:http";
+import { Router } from "express";
+import type { Logger } from "pino";
+
+import { BACKUP_MEDIA_TYPE, backupFileName, writeBackup } from "../../store/backup";
+import type { Store } from "../../store/store";
+import { requireAdmin } from "../auth";
+import { HttpError } from "../errors";
+
+/** The client went away while the backup was streamed to it. */
+class ClientGone extends Error {}
+
+/** Writes `chunk` to `res`, resolving once it may take more (its 'drain'): the stream's backpressure. */
+function send(res: ServerResponse, chunk: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (res.destroyed || res.writableEnded) return reject(new ClientGone("the client went away"));
+    if (res.write(chunk)) return resolve();
+    const done = (error?: Error) => {
+      res.off("drain", onDrain);
+      res.off("close", onClose);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onDrain = () => done();
+    const onClose = () => done(new ClientGone("the client went away"));
+    res.on("drain", onDrain);
+    res.on("close", onClose);
+  });
+}
+
+export function adminRoutes(store: Store, logger?: Logger): Router {
+  const router = Router();
+  /** One backup at a time: each reads the whole store. */
+  let running = false;
+
+  router.get("/admin/backup", async (_req, res) => {
+    requireAdmin(res);
+    if (running) {
+      throw new HttpError(409, "backup_running", "a backup is being made already; try again once it has finished");
+    }
+    running = true;
+    const started = Date.now();
+    try {
+      const summary = await writeBackup(store, (chunk) => {
+        if (!res.headersSent) {
+          res.status(200);
+          res.setHeader("Content-Type", BACKUP_MEDIA_TYPE);
+          res.setHeader("Cache-Control", "no-store");
+          // The header line is the first chunk's start; its time names the file.
+          const createdAt = /"createdAt":"([^"]+)"/.exec(chunk.subarray(0, 4096).toString("utf8"))?.[1];
+          const name = backupFileName(createdAt ?? new Date().toISOString());
+          res.setHeader("Content-Disposition", `attachment; filename="${name}"`);
+        }
+        return send(res, chunk);
+      });
+      res.end();
+      logger?.info(
+        { entries: summary.trailer.entries, bytes: summary.bytes, ms: Date.now() - started },
+        "backup streamed",
+      );
+    } catch (error) {
+      if (error instanceof ClientGone) {
+        logger?.warn({ ms: Date.now() - started }, "backup abandoned: the client went away");
+        res.destroy();
+        return;
+      }
+      if (!res.headersSent) throw error;
+      // Mid-stream: no error body can follow. Cut the connection; the client sees no trailer.
+      logger?.error({ err: error }, "backup failed while streaming");
+      res.destroy();
+    } finally {
+      running = false;
+    }
+  });
+
+  return router;
+}
