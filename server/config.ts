@@ -50,6 +50,9 @@ const schema = z.object({
   YUTRACE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   YUTRACE_WRITE_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(600),
   YUTRACE_INGEST_WORKERS: z.coerce.number().int().min(0).max(16).optional(),
+  YUTRACE_HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  YUTRACE_HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  YUTRACE_HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
 });
 
 export interface Config {
@@ -79,6 +82,11 @@ export interface Config {
   writeRateLimit: number;
   /** Worker threads that parse and hash event submissions; 0: on the main thread. */
   ingestWorkers: number;
+  /**
+   * Slow or idle clients are cut off: a request's headers must arrive within `headersMs`, the whole
+   * request within `requestMs`; an idle keep-alive connection closes after `keepAliveMs`.
+   */
+  httpTimeouts: { headersMs: number; requestMs: number; keepAliveMs: number };
 }
 
 export class ConfigError extends Error {
@@ -140,5 +148,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     logLevel: v.YUTRACE_LOG_LEVEL,
     writeRateLimit: v.YUTRACE_WRITE_RATE_LIMIT,
     ingestWorkers: v.YUTRACE_INGEST_WORKERS ?? defaultPrepareWorkers(),
+    httpTimeouts: {
+      headersMs: v.YUTRACE_HTTP_HEADERS_TIMEOUT_MS,
+      requestMs: v.YUTRACE_HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveMs: v.YUTRACE_HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    },
   };
 }

@@ -200,7 +200,7 @@ export async function startGateway(config: Config, options: { logger?: Logger } 
       health,
       writeRateLimit: config.writeRateLimit,
     });
-    const server = await listen(handle, config.port, config.host);
+    const server = await listen(handle, config.port, config.host, config.httpTimeouts);
     cleanup.push(() => closeServer(server));
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.port;
@@ -396,9 +396,24 @@ async function ensureAdminApiKey(config: Config, store: Store): Promise<string |
   return demoKey;
 }
 
-async function listen(handle: RequestListener, port: number, host: string): Promise<Server> {
+async function listen(
+  handle: RequestListener,
+  port: number,
+  host: string,
+  timeouts: Config["httpTimeouts"],
+): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = createServer(handle).listen(port, host);
+    // Slow or idle clients are cut off instead of holding connections open. Node looks for expired
+    // requests every `connectionsCheckingInterval` (30 s by default): every second here.
+    const server = createServer(
+      {
+        headersTimeout: timeouts.headersMs,
+        requestTimeout: Math.max(timeouts.requestMs, timeouts.headersMs),
+        keepAliveTimeout: timeouts.keepAliveMs,
+        connectionsCheckingInterval: Math.min(1000, Math.floor(timeouts.headersMs / 2)),
+      },
+      handle,
+    ).listen(port, host);
     server.once("listening", () => resolve(server));
     server.once("error", (error: NodeJS.ErrnoException) =>
       reject(
@@ -407,10 +422,6 @@ async function listen(handle: RequestListener, port: number, host: string): Prom
           : error,
       ),
     );
-    // Slow or idle clients are cut off instead of holding connections open.
-    server.requestTimeout = 30_000;
-    server.headersTimeout = 10_000;
-    server.keepAliveTimeout = 5_000;
     server.maxConnections = 10_000;
   });
 }

@@ -20,7 +20,7 @@ import type { SerialService } from "../services/serials";
 import { hashApiKey } from "../services/api-keys";
 import type { Store } from "../store/store";
 import { authenticate } from "./auth";
-import { errorMiddleware, HttpError } from "./errors";
+import { declaresMoreThan, errorMiddleware, HttpError } from "./errors";
 import { apiDocsPage, docsAssetsDir, docsInitScript, openApiDocument } from "./openapi";
 import { adminRoutes } from "./routes/admin";
 import { batchRoutes } from "./routes/batches";
@@ -71,6 +71,14 @@ export interface AppDeps {
   maxIndexerLag?: number;
 }
 
+/** Bytes of a body-parser size limit such as "4mb" or "512kb". */
+function bytesOf(limit: string): number {
+  const match = /^(\d+)\s*(b|kb|mb)?$/i.exec(limit.trim());
+  if (!match) throw new Error(`a body limit like "4mb" expected, not "${limit}"`);
+  const unit = { b: 1, kb: 1024, mb: 1024 * 1024 }[(match[2] ?? "b").toLowerCase() as "b" | "kb" | "mb"];
+  return Number(match[1]) * unit;
+}
+
 /** Whether a Content-Type names no charset or UTF-8. */
 function isUtf8(contentType: string | undefined): boolean {
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? "")?.[1];
@@ -96,10 +104,14 @@ export function createApp(deps: AppDeps): { app: Express; handle: RequestListene
   // Bodies are read only once the caller is known (the API router, after authentication and the
   // write rate limit): nobody without a key makes the gateway read or parse megabytes of JSON.
   const raw = express.raw({ type: "application/json", limit: deps.bodyLimit ?? "4mb" });
-  const bodies: express.RequestHandler = (req, res, next) =>
-    req.method === "POST" && req.path === "/events" && isUtf8(req.get("content-type"))
-      ? raw(req, res, next)
-      : json(req, res, next);
+  const maxBody = bytesOf(deps.bodyLimit ?? "4mb");
+  const bodies: express.RequestHandler = (req, res, next) => {
+    if (req.is("application/json") && declaresMoreThan(req, res, maxBody)) {
+      return next(new HttpError(413, "body_too_large", "the request body is too large"));
+    }
+    if (req.method === "POST" && req.path === "/events" && isUtf8(req.get("content-type"))) raw(req, res, next);
+    else json(req, res, next);
+  };
 
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });

@@ -2,6 +2,7 @@
  * The one error type the gateway answers with, and the one place that turns any error into a
  * response: `{"error":{"code","message","details"}}`. No stack trace leaves the server.
  */
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ErrorRequestHandler } from "express";
 import type { Logger } from "pino";
 
@@ -35,6 +36,7 @@ const REVERT_STATUS: Record<string, [number, string]> = {
   TraceLedgerNotProductOwner: [403, "not_product_owner"],
   TraceLedgerNotBatchProducer: [403, "not_batch_producer"],
   TraceLedgerOrganisationSuspended: [403, "organisation_suspended"],
+  TraceLedgerOrganisationNotSuspended: [409, "organisation_not_suspended"],
   TraceLedgerNotAnOrganisation: [403, "not_an_organisation"],
   AccessControlUnauthorizedAccount: [403, "role_not_allowed"],
   TraceLedgerParentNotActive: [422, "input_not_active"],
@@ -71,8 +73,12 @@ export function toHttpError(error: unknown): HttpError {
   if (e?.type === "encoding.unsupported" || e?.type === "charset.unsupported") {
     return new HttpError(415, "unsupported_encoding", e.message ?? "unsupported body encoding");
   }
-  if (typeof e?.status === "number" && e.status >= 400 && e.status < 500 && e.expose) {
-    return new HttpError(e.status, "bad_request", e.message ?? "bad request");
+  // A path that does not decode (`%zz`): the router's error carries 400, a page's own decode none.
+  if (error instanceof URIError) {
+    return new HttpError(400, "invalid_request", "the URL is not validly percent-encoded");
+  }
+  if (typeof e?.status === "number" && e.status >= 400 && e.status < 500) {
+    return new HttpError(e.status, "bad_request", e.expose && e.message ? e.message : "bad request");
   }
   return new HttpError(500, "internal_error", "something went wrong on our side; it has been logged");
 }
@@ -90,4 +96,16 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
     if (httpError.status === 503) res.setHeader("Retry-After", "5");
     res.status(httpError.status).json(body);
   };
+}
+
+/**
+ * Whether the request declares a body longer than `limit` bytes. If so it is refused as it is,
+ * without reading it (body parsers read a refused body to its end first), and the connection is
+ * closed after the answer so the rest of the body is never read.
+ */
+export function declaresMoreThan(req: IncomingMessage, res: ServerResponse, limit: number): boolean {
+  const declared = Number(req.headers["content-length"]);
+  if (!Number.isFinite(declared) || declared <= limit) return false;
+  res.setHeader("Connection", "close");
+  return true;
 }

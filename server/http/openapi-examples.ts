@@ -417,6 +417,8 @@ export const ERROR_EXAMPLES: Record<string, ErrorExample> = {
   unknown_anchor: { status: 404, message: "the ledger reverted with TraceLedgerUnknownAnchor(…)" },
   unknown_event: { status: 404, message: `no event ${placeholder("event")}` },
   unknown_submission: { status: 404, message: `no submission ${placeholder("submission")}` },
+  organisation_already_suspended: { status: 409, message: "this organisation is suspended already" },
+  organisation_not_suspended: { status: 409, message: "this organisation is not suspended" },
   organisation_exists: { status: 409, message: `an organisation with 统一社会信用代码 ${PRODUCER_USCC} exists` },
   account_in_use: { status: 409, message: "the ledger reverted with TraceLedgerAccountInUse(…)" },
   product_exists: { status: 409, message: `product ${EXAMPLE_GTIN} is registered already` },

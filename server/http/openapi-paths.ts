@@ -156,7 +156,13 @@ function organisationPaths(x: OpenApiExamples): Record<string, Record<string, Sc
         parameters: ["OrgId"],
         body: { schema: "Reason", example: x.suspension },
         ok: orgResponse("Suspended."),
-        errors: ["invalid_request", "role_not_allowed", "cannot_suspend_self", "unknown_organisation"],
+        errors: [
+          "invalid_request",
+          "role_not_allowed",
+          "cannot_suspend_self",
+          "unknown_organisation",
+          "organisation_already_suspended",
+        ],
         chain: true,
       }),
       delete: operation("delete", {
@@ -166,7 +172,7 @@ function organisationPaths(x: OpenApiExamples): Record<string, Record<string, Sc
         description: "Caller: the platform admin or a regulator. Lifts a suspension.",
         parameters: ["OrgId"],
         ok: orgResponse("Reinstated."),
-        errors: ["invalid_request", "role_not_allowed", "unknown_organisation"],
+        errors: ["invalid_request", "role_not_allowed", "unknown_organisation", "organisation_not_suspended"],
         chain: true,
       }),
     },

@@ -7,7 +7,7 @@
 import { id, isAddress, type Wallet } from "ethers";
 
 import { generateSigningKey, openKey, sealKey } from "../chain/custody";
-import { LedgerRevertError } from "../chain/errors";
+import { ChainUnavailableError } from "../chain/errors";
 import type { LedgerClient } from "../chain/ledger-client";
 import { batchIdOf } from "../domain/batch-id";
 import { canonicalHash } from "../domain/canonical";
@@ -133,13 +133,16 @@ export class Registry {
    * organisation (its custodial key signs `suspendOrganisationBySig`; the relayer sends it).
    */
   async suspend(orgId: string, reason: string, actor?: OrgRecord): Promise<OrgRecord> {
-    await this.org(orgId);
-    await this.deps.store.write([Store.put(this.deps.store.orgs, keys.reason(id(reason)), reason)], { sync: true });
+    if ((await this.org(orgId)).suspended) {
+      throw new HttpError(409, "organisation_already_suspended", "this organisation is suspended already");
+    }
     const signer = actor ? await this.signer(actor) : null;
-    const sent = await this.changingAccounts(() =>
-      signer
-        ? this.deps.ledger.suspendOrganisationAs(signer, orgId, id(reason))
-        : this.deps.ledger.suspendOrganisation(orgId, id(reason)),
+    const sent = await this.keeping(this.deps.store.orgs, keys.reason(id(reason)), reason, () =>
+      this.changingAccounts(() =>
+        signer
+          ? this.deps.ledger.suspendOrganisationAs(signer, orgId, id(reason))
+          : this.deps.ledger.suspendOrganisation(orgId, id(reason)),
+      ),
     );
     await this.deps.indexed(sent.blockNumber);
     return this.org(orgId);
@@ -147,7 +150,9 @@ export class Registry {
 
   /** Lifts a suspension: as the platform admin, or, with `actor`, as that regulator organisation. */
   async reinstate(orgId: string, actor?: OrgRecord): Promise<OrgRecord> {
-    await this.org(orgId);
+    if (!(await this.org(orgId)).suspended) {
+      throw new HttpError(409, "organisation_not_suspended", "this organisation is not suspended");
+    }
     const sent = actor
       ? await this.deps.ledger.reinstateOrganisationAs(await this.signer(actor), orgId)
       : await this.deps.ledger.reinstateOrganisation(orgId);
@@ -194,8 +199,10 @@ export class Registry {
   async recall(org: OrgRecord, batchId: string, reason: string): Promise<BatchRecord> {
     const { store } = this.deps;
     // The chain holds the reason's hash; its text is kept here for the consumer page.
-    await store.write([Store.put(store.batches, keys.reason(id(reason)), reason)], { sync: true });
-    const sent = await this.deps.ledger.recall(await this.signer(org), batchId, id(reason));
+    const signer = await this.signer(org);
+    const sent = await this.keeping(store.batches, keys.reason(id(reason)), reason, () =>
+      this.deps.ledger.recall(signer, batchId, id(reason)),
+    );
     await this.deps.indexed(sent.blockNumber);
     return (await this.deps.store.batches.get(keys.batch(batchId))) as BatchRecord;
   }
@@ -203,34 +210,56 @@ export class Registry {
   /** A regulator releases a held batch (Held → Active on-chain); the reason text is kept like a recall's. */
   async release(org: OrgRecord, batchId: string, reason: string): Promise<BatchRecord> {
     const { store } = this.deps;
-    await store.write([Store.put(store.batches, keys.reason(id(reason)), reason)], { sync: true });
-    const sent = await this.deps.ledger.releaseBatch(await this.signer(org), batchId, id(reason));
+    const signer = await this.signer(org);
+    const sent = await this.keeping(store.batches, keys.reason(id(reason)), reason, () =>
+      this.deps.ledger.releaseBatch(signer, batchId, id(reason)),
+    );
     await this.deps.indexed(sent.blockNumber);
     return (await this.deps.store.batches.get(keys.batch(batchId))) as BatchRecord;
   }
 
-  /**
-   * Stores metadata before its registering transaction (the indexer attaches it when it applies the
-   * block), and takes it back if the chain refused the transaction before anything was sent.
-   */
-  private async withMetadata<T>(
+  /** `keeping` for the metadata whose hash a registering transaction carries. */
+  private withMetadata<T>(
     sublevel: Store["products"],
     metadataHash: string,
     metadata: unknown,
     send: () => Promise<T>,
   ): Promise<T> {
-    const { store } = this.deps;
-    const existed = (await sublevel.get(keys.metadata(metadataHash))) !== undefined;
-    if (!existed) await store.write([Store.put(sublevel, keys.metadata(metadataHash), metadata)], { sync: true });
-    try {
-      return await send();
-    } catch (error) {
-      if (!existed && error instanceof LedgerRevertError && error.txHash === null) {
-        await store.write([Store.del(sublevel, keys.metadata(metadataHash))], { sync: true });
-      }
-      throw error;
-    }
+    return this.keeping(sublevel, keys.metadata(metadataHash), metadata, send);
   }
+
+  /**
+   * Stores `value` (text or metadata whose hash the transaction carries) before the transaction
+   * (the indexer attaches it when it applies the block), and takes it back when the transaction
+   * failed for good: refused, or never sent. One still in flight may land, so it keeps it.
+   */
+  private keeping<T>(sublevel: Store["products"], key: string, value: unknown, send: () => Promise<T>): Promise<T> {
+    // One at a time per key: a failed call must not take back what a concurrent one (the same
+    // recall reason for another batch, say) still needs.
+    const previous = this.keptKeys.get(key) ?? Promise.resolve();
+    const run = previous.then(async () => {
+      const { store } = this.deps;
+      const existed = (await sublevel.get(key)) !== undefined;
+      if (!existed) await store.write([Store.put(sublevel, key, value)], { sync: true });
+      try {
+        return await send();
+      } catch (error) {
+        const inFlight = error instanceof ChainUnavailableError && error.txHash !== null;
+        if (!existed && !inFlight) await store.write([Store.del(sublevel, key)], { sync: true });
+        throw error;
+      }
+    });
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.keptKeys.set(key, settled);
+    void settled.then(() => this.keptKeys.get(key) === settled && this.keptKeys.delete(key));
+    return run;
+  }
+
+  /** The last call of `keeping` on each key still running. */
+  private readonly keptKeys = new Map<string, Promise<void>>();
 
   private changingAccounts<T>(change: () => Promise<T>): Promise<T> {
     return this.deps.accountChange ? this.deps.accountChange(change) : change();

@@ -29,8 +29,8 @@ export interface TestGateway {
   stop(): Promise<void>;
 }
 
-/** Starts a gateway on free ports over a new temporary data folder; anchors every 200 ms. */
-export async function startTestGateway(): Promise<TestGateway> {
+/** Starts a gateway on free ports over a new temporary data folder; anchors every 200 ms. `env`: more configuration. */
+export async function startTestGateway(env: Record<string, string> = {}): Promise<TestGateway> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "yutrace-http-"));
   try {
     const port = await freePort();
@@ -43,6 +43,7 @@ export async function startTestGateway(): Promise<TestGateway> {
         YUTRACE_CHAIN_PORT: String(chainPort),
         YUTRACE_ANCHOR_INTERVAL_MS: "200",
         YUTRACE_LOG_LEVEL: "silent",
+        ...env,
       },
       dataDir,
     );

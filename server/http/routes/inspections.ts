@@ -16,7 +16,7 @@ import {
 import type { HoldService } from "../../services/holds";
 import type { Queries } from "../../services/queries";
 import { requireOrg, requireRegulatorOrAdmin } from "../auth";
-import { HttpError } from "../errors";
+import { declaresMoreThan, HttpError } from "../errors";
 import { hex32, parse, reasonSchema } from "../schemas";
 
 const sha256Schema = z
@@ -28,6 +28,11 @@ const rawParser = express.raw({ type: () => true, limit: MAX_CERTIFICATE_BYTES }
 
 /** The raw body (at most MAX_CERTIFICATE_BYTES); a larger one is 413 `certificate_too_large`. */
 function rawBody(req: Request, res: Response): Promise<Buffer> {
+  if (declaresMoreThan(req, res, MAX_CERTIFICATE_BYTES)) {
+    return Promise.reject(
+      new HttpError(413, "certificate_too_large", `a certificate document is at most ${MAX_CERTIFICATE_BYTES} bytes`),
+    );
+  }
   return new Promise((resolve, reject) =>
     rawParser(req, res, (error?: unknown) => {
       if ((error as { type?: string } | undefined)?.type === "entity.too.large") {
