@@ -204,7 +204,8 @@ async function main(): Promise<void> {
     async function* saved(): AsyncGenerator<Uint8Array> {
       for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
         try {
-          await file!.write(chunk);
+          // writeFile loops until every byte is written (a bare write may store fewer on a full disk).
+          await file!.writeFile(chunk);
         } catch (error) {
           throw writeFailure(partial, error, received);
         }

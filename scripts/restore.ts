@@ -290,9 +290,19 @@ async function main(): Promise<void> {
     }
     await db.close();
     if (!(await isEmptyStore(storeDir))) throw refuseStore();
-    await rm(storeDir, { recursive: true, force: true }); // none, or an empty store (checked just now)
+    // None, or an empty store (checked just now): moved aside first, so that there is never a
+    // moment with neither it nor the restored store in place.
+    const aside = `${storeDir}.empty-${process.pid}`;
+    const hadStore = await rename(storeDir, aside).then(
+      () => true,
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === "ENOENT") return false;
+        throw error;
+      },
+    );
     await rename(restoring, storeDir);
     await syncFolder(dataDir);
+    if (hadStore) await rm(aside, { recursive: true, force: true });
   } catch (error) {
     await db.close().catch(() => undefined);
     await rm(restoring, { recursive: true, force: true }).catch(() => undefined);

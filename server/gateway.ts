@@ -13,7 +13,7 @@ import { Anchorer } from "./anchor/anchorer";
 import { DEMO_KEY_ENCRYPTION_KEY } from "./chain/custody";
 import { LedgerClient } from "./chain/ledger-client";
 import { startLocalNode, type LocalNode } from "./chain/local-node";
-import { deployLedgerLogged, replayTxLog, shouldReplay } from "./chain/txlog";
+import { deployLedgerLogged, replayTxLog, shouldReplay, txJournalOf } from "./chain/txlog";
 import type { Config } from "./config";
 import { createApp, type Health } from "./http/app";
 import { Indexer } from "./index/indexer";
@@ -154,14 +154,17 @@ export async function startGateway(config: Config, options: { logger?: Logger } 
     const demoAdminApiKey = await ensureAdminApiKey(config, store);
     if (node) {
       const logFile = path.join(config.dataDir, "chain.log");
-      superviseLocalChain({
+      const journal = txJournalOf(store);
+      const supervisor = superviseLocalChain({
         first: node,
         restart: () => startLocalNode({ port: config.chainPort, logFile }),
         pause: async () => {
+          journal.setUnavailable("the local chain stopped and is being rebuilt from the transaction log");
           await Promise.all([anchorer.stop(), indexer.stop(), holds.stop()]);
         },
         replay: () => replayIfNew(store, provider, identity, logger),
         resume: () => {
+          journal.setUnavailable(null);
           indexer.start();
           anchorer.start();
           holds.start();
@@ -170,6 +173,8 @@ export async function startGateway(config: Config, options: { logger?: Logger } 
         logger,
         onNode: (next) => (node = next),
       });
+      // Runs before the node is stopped (clean-up goes in reverse): a recovery under way ends first.
+      cleanup.push(() => supervisor.settled());
     }
 
     const health = async (): Promise<Health> => {
@@ -314,10 +319,11 @@ async function replayIfNew(
 
 /**
  * Keeps the local chain running: when its `hardhat node` exits without being asked to (a crash,
- * a kill), pauses what follows the chain (indexer, anchorer, hold worker), starts a new node on the
- * same port (retrying with back-off while the port is taken or the start fails), replays the txlog
- * onto it and resumes. Ingest never stops: events are journaled and anchored once the chain is
- * back; writes that need the chain answer 503 until then.
+ * a kill), pauses what writes to or follows the chain, starts a new node on the same port
+ * (retrying with back-off while the port is taken or the start fails), replays the txlog onto it
+ * and resumes. A replay that fails starts over on another fresh node. Ingest never stops: events
+ * are journaled and anchored once the chain is back; writes that need the chain answer 503 until
+ * then. `settled()` (for stopping) wakes any back-off and waits for a recovery under way.
  */
 function superviseLocalChain(options: {
   first: LocalNode;
@@ -328,46 +334,66 @@ function superviseLocalChain(options: {
   stopping: () => boolean;
   logger: Logger;
   onNode: (node: LocalNode) => void;
-}): void {
+}): { settled(): Promise<void> } {
   const { restart, pause, replay, resume, stopping, logger, onNode } = options;
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
-  const backOff = (attempt: number) => sleep(Math.min(1000 * attempt, 10_000));
-  const watch = (node: LocalNode) => {
-    void node.exited.then(async ({ code, signal }) => {
-      if (stopping()) return;
-      logger.error({ code, signal }, "the local chain stopped; starting a new one and replaying the transaction log");
-      await pause();
-      for (let attempt = 1; !stopping(); attempt++) {
-        let next: LocalNode;
-        try {
-          next = await restart();
-        } catch (err) {
-          logger.error({ err, attempt }, "the local chain could not be started again; retrying");
-          await backOff(attempt);
-          continue;
-        }
-        if (stopping()) return void (await next.stop());
-        onNode(next);
-        let died = false;
-        void next.exited.then(() => (died = true));
-        for (let tries = 1; !stopping() && !died; tries++) {
-          try {
-            await replay();
-            logger.info({ url: `http://127.0.0.1:${next.port}`, pid: next.pid }, "the local chain is back");
-            resume();
-            watch(next);
-            return;
-          } catch (err) {
-            logger.error({ err, tries }, "replaying onto the new local chain failed; retrying");
-            await backOff(tries);
-          }
-        }
-        if (stopping()) return;
-        logger.error("the new local chain stopped too; starting another");
+  const wakers = new Set<() => void>();
+  const backOff = (attempt: number) =>
+    new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        wakers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, Math.min(1000 * attempt, 10_000));
+      wakers.add(wake);
+    });
+  let recovering: Promise<void> = Promise.resolve();
+
+  const recover = async (code: number | null, signal: NodeJS.Signals | null): Promise<void> => {
+    logger.error({ code, signal }, "the local chain stopped; starting a new one and replaying the transaction log");
+    await pause();
+    for (let attempt = 1; !stopping(); attempt++) {
+      let next: LocalNode;
+      try {
+        next = await restart();
+      } catch (err) {
+        logger.error({ err, attempt }, "the local chain could not be started again; retrying");
+        await backOff(attempt);
+        continue;
       }
+      onNode(next);
+      if (stopping()) return;
+      try {
+        await replay();
+      } catch (err) {
+        // Part of the history may be on this node: start over on a fresh one.
+        logger.error({ err, attempt }, "replaying onto the new local chain failed; starting another");
+        await next.stop();
+        await backOff(attempt);
+        continue;
+      }
+      if (stopping()) return;
+      logger.info({ url: `http://127.0.0.1:${next.port}`, pid: next.pid }, "the local chain is back");
+      resume();
+      watch(next);
+      return;
+    }
+  };
+  const watch = (node: LocalNode) => {
+    void node.exited.then(({ code, signal }) => {
+      if (stopping()) return;
+      recovering = recover(code, signal).catch((err: unknown) =>
+        logger.fatal({ err }, "the local chain could not be recovered; restart YuTrace"),
+      );
     });
   };
   watch(options.first);
+  return {
+    settled: async () => {
+      for (const wake of [...wakers]) wake();
+      await recovering;
+    },
+  };
 }
 
 /**

@@ -10,6 +10,7 @@ import net from "node:net";
 import path from "node:path";
 
 const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
+const EXIT_WITH_PARENT = path.join(__dirname, "exit-with-parent.js");
 
 export interface LocalNode {
   url: string;
@@ -78,11 +79,20 @@ export async function startLocalNode(options: LocalNodeOptions = {}): Promise<Lo
   const log = options.logFile ? openSync(options.logFile, "a") : null;
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, [hardhatCli, "node", "--hostname", "127.0.0.1", "--port", String(port)], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, HARDHAT_DISABLE_TELEMETRY_PROMPT: "true" },
-      stdio: ["ignore", log ?? "ignore", log ?? "ignore"],
-    });
+    // With its stdin a pipe from this process and exit-with-parent.js watching it, the node ends
+    // when this process does, however it ends.
+    child = spawn(
+      process.execPath,
+      ["-r", EXIT_WITH_PARENT, hardhatCli, "node", "--hostname", "127.0.0.1", "--port", String(port)],
+      {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, HARDHAT_DISABLE_TELEMETRY_PROMPT: "true" },
+        stdio: ["pipe", log ?? "ignore", log ?? "ignore"],
+      },
+    );
+    // Never written to; not to keep this process alive either.
+    child.stdin!.on("error", () => undefined);
+    (child.stdin as unknown as { unref?: () => void }).unref?.();
   } finally {
     // The child holds its own copy of the descriptor.
     if (log !== null) closeSync(log);

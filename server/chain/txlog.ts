@@ -80,12 +80,28 @@ export class TxJournal {
   private readonly pending = new Map<number, TxLogRecord>();
   /** Next nonce of each sending account (lower-case address), once known. */
   private readonly nonces = new Map<string, number>();
+  /** Why nothing may be sent now (the local chain is being rebuilt), or null. */
+  private unavailable: string | null = null;
 
   constructor(readonly store: Store) {}
+
+  /**
+   * While `reason` is set, `send` and `flush` fail at once with `ChainUnavailableError`: the gateway
+   * sets it while it rebuilds its local chain, so that nothing is sent to a chain that has not got
+   * its history back yet. `replayTxLog` is not affected.
+   */
+  setUnavailable(reason: string | null): void {
+    this.unavailable = reason;
+  }
+
+  private checkAvailable(): void {
+    if (this.unavailable) throw new ChainUnavailableError(this.unavailable);
+  }
 
   /** Estimates, signs, logs (fsync) and broadcasts `request` from `wallet`; see the file comment. */
   send(provider: JsonRpcProvider, wallet: BaseWallet, request: TxRequest, timing: TxTiming): Promise<TxLogRecord> {
     return this.lock.run(async () => {
+      this.checkAvailable();
       await this.flushLocked(provider, timing);
       const from = wallet.address.toLowerCase();
       const call = { from, ...(request.to ? { to: request.to } : {}), data: request.data };
@@ -125,7 +141,10 @@ export class TxJournal {
 
   /** Broadcasts again every logged transaction the node has not acknowledged; throws if it still cannot. */
   flush(provider: JsonRpcProvider, timing: TxTiming): Promise<void> {
-    return this.lock.run(() => this.flushLocked(provider, timing));
+    return this.lock.run(async () => {
+      this.checkAvailable();
+      await this.flushLocked(provider, timing);
+    });
   }
 
   /**
@@ -373,6 +392,8 @@ async function waitForReceipt(
   const deadline = Date.now() + timing.receiptTimeoutMs;
   let unreachableSince: number | null = null;
   for (;;) {
+    // From the start of the first failed poll: a node that hangs fails a poll only after rpcTimeoutMs.
+    const polled = Date.now();
     try {
       const receipt = await withTimeout(provider.getTransactionReceipt(record.hash), timing.rpcTimeoutMs, "receipt");
       unreachableSince = null;
@@ -383,7 +404,7 @@ async function waitForReceipt(
       }
     } catch (error) {
       if (!isChainUnreachable(error)) throw decodeLedgerError(error);
-      unreachableSince ??= Date.now();
+      unreachableSince ??= polled;
       if (Date.now() - unreachableSince >= timing.unreachableTimeoutMs) {
         throw new ChainUnavailableError(
           `the chain went away while ${record.purpose} transaction ${record.hash} awaited its receipt; ` +

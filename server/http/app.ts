@@ -106,7 +106,7 @@ export function createApp(deps: AppDeps): { app: Express; handle: RequestListene
   const raw = express.raw({ type: "application/json", limit: deps.bodyLimit ?? "4mb" });
   const maxBody = bytesOf(deps.bodyLimit ?? "4mb");
   const bodies: express.RequestHandler = (req, res, next) => {
-    if (req.is("application/json") && declaresMoreThan(req, res, maxBody)) {
+    if (req.is(["application/json", "application/ld+json"]) && declaresMoreThan(req, res, maxBody)) {
       return next(new HttpError(413, "body_too_large", "the request body is too large"));
     }
     if (req.method === "POST" && req.path === "/events" && isUtf8(req.get("content-type"))) raw(req, res, next);

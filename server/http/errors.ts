@@ -94,6 +94,9 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
     };
     if (httpError.details !== undefined) body.error.details = httpError.details;
     if (httpError.status === 503) res.setHeader("Retry-After", "5");
+    // Refused before its body was read (no key, say): close the connection after the answer
+    // rather than let Node read the rest of the body to keep it alive.
+    if (httpError.status < 500 && !req.complete) res.setHeader("Connection", "close");
     res.status(httpError.status).json(body);
   };
 }

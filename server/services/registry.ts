@@ -7,7 +7,7 @@
 import { id, isAddress, type Wallet } from "ethers";
 
 import { generateSigningKey, openKey, sealKey } from "../chain/custody";
-import { ChainUnavailableError } from "../chain/errors";
+import { ChainUnavailableError, LedgerRevertError, TransactionRejectedError } from "../chain/errors";
 import type { LedgerClient } from "../chain/ledger-client";
 import { batchIdOf } from "../domain/batch-id";
 import { canonicalHash } from "../domain/canonical";
@@ -231,35 +231,47 @@ export class Registry {
   /**
    * Stores `value` (text or metadata whose hash the transaction carries) before the transaction
    * (the indexer attaches it when it applies the block), and takes it back when the transaction
-   * failed for good: refused, or never sent. One still in flight may land, so it keeps it.
+   * failed for good — refused, or never sent — and no other call still needs it. One that may still
+   * land (in flight, or an error that leaves it unknown) keeps it.
    */
-  private keeping<T>(sublevel: Store["products"], key: string, value: unknown, send: () => Promise<T>): Promise<T> {
-    // One at a time per key: a failed call must not take back what a concurrent one (the same
-    // recall reason for another batch, say) still needs.
-    const previous = this.keptKeys.get(key) ?? Promise.resolve();
-    const run = previous.then(async () => {
-      const { store } = this.deps;
+  private async keeping<T>(
+    sublevel: Store["products"],
+    key: string,
+    value: unknown,
+    send: () => Promise<T>,
+  ): Promise<T> {
+    const { store } = this.deps;
+    const id = `${sublevel.prefix}${key}`;
+    let use = this.kept.get(id);
+    if (!use) {
+      // Stored when absent; taken back only if this stored it and every user failed for good.
       const existed = (await sublevel.get(key)) !== undefined;
-      if (!existed) await store.write([Store.put(sublevel, key, value)], { sync: true });
-      try {
-        return await send();
-      } catch (error) {
-        const inFlight = error instanceof ChainUnavailableError && error.txHash !== null;
-        if (!existed && !inFlight) await store.write([Store.del(sublevel, key)], { sync: true });
-        throw error;
+      use = this.kept.get(id) ?? { users: 0, created: !existed, keep: existed, written: null };
+      this.kept.set(id, use);
+    }
+    use.users++;
+    try {
+      use.written ??= use.created ? store.write([Store.put(sublevel, key, value)], { sync: true }) : Promise.resolve();
+      await use.written;
+      const result = await send();
+      use.keep = true;
+      return result;
+    } catch (error) {
+      if (!failedForGood(error)) use.keep = true;
+      throw error;
+    } finally {
+      if (--use.users === 0) {
+        this.kept.delete(id);
+        if (use.created && !use.keep) await store.write([Store.del(sublevel, key)], { sync: true });
       }
-    });
-    const settled = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.keptKeys.set(key, settled);
-    void settled.then(() => this.keptKeys.get(key) === settled && this.keptKeys.delete(key));
-    return run;
+    }
   }
 
-  /** The last call of `keeping` on each key still running. */
-  private readonly keptKeys = new Map<string, Promise<void>>();
+  /** Values `keeping` has stored for calls still running, by sublevel and key. */
+  private readonly kept = new Map<
+    string,
+    { users: number; created: boolean; keep: boolean; written: Promise<void> | null }
+  >();
 
   private changingAccounts<T>(change: () => Promise<T>): Promise<T> {
     return this.deps.accountChange ? this.deps.accountChange(change) : change();
@@ -278,4 +290,12 @@ export class Registry {
     if (!org) throw new HttpError(404, "unknown_organisation", `no organisation ${orgId}`);
     return org;
   }
+}
+
+/** Whether a transaction's failure is final with nothing on its way to the chain. */
+function failedForGood(error: unknown): boolean {
+  if (error instanceof HttpError || error instanceof LedgerRevertError || error instanceof TransactionRejectedError) {
+    return true;
+  }
+  return error instanceof ChainUnavailableError && error.txHash === null;
 }

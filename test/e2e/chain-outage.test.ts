@@ -4,8 +4,11 @@
  * the chain answer 503 with Retry-After, event submissions are still accepted into the journal,
  * /readyz says not ready; once the port is free the gateway starts a new node, replays its txlog
  * onto it, and every event — from before and during the outage — ends anchored, its proof
- * checked against the new chain without trusting the gateway.
+ * checked against the new chain without trusting the gateway. Then the gateway itself is killed with
+ * SIGKILL: its chain goes with it (nothing is left holding the port) and it starts again on the
+ * same folder with everything there.
  */
+import { once } from "node:events";
 import net from "node:net";
 import { expect } from "chai";
 
@@ -154,6 +157,30 @@ describe("end to end: the chain process killed under a running YuTrace", functio
     const { code } = await stopYuTrace(yt!);
     expect(code).to.equal(0);
     expect(ourChainNodes(yt!)).to.deep.equal([]);
+  });
+
+  it("takes its chain with it when killed with SIGKILL, and starts again on the same folder", async function () {
+    yt = await startYuTrace({ ...location!, logLevel: "info", env: { YUTRACE_DEMO_DATA: "false" } });
+    const [chainPid] = ourChainNodes(yt);
+    expect(chainPid, "the new start's hardhat node").to.be.a("number");
+    const exited = once(yt.child, "exit");
+    yt.child.kill("SIGKILL");
+    await exited;
+    // Nothing of the gateway's ran on the kill: its node notices the gateway is gone by itself.
+    const deadline = Date.now() + 10_000;
+    while (ourChainNodes(yt).length > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(ourChainNodes(yt), "hardhat nodes left on the chain port").to.deep.equal([]);
+
+    yt = await startYuTrace({ ...location!, logLevel: "info", env: { YUTRACE_DEMO_DATA: "false" } });
+    const events = await waitUntilAnchored(yt, setup.apiKey, setup.batchId, 60_000);
+    expect(events.map((e) => e.eventId).sort()).to.deep.equal([...accepted].sort());
+    const report = await api<{ verdict: string }>(yt, "GET", `/api/v1/batches/${setup.batchId}/verification`, {
+      key: setup.apiKey,
+    });
+    expect(report.body.verdict).to.equal("verified");
+    expect((await stopYuTrace(yt)).code).to.equal(0);
   });
 });
 

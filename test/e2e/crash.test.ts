@@ -13,6 +13,7 @@ import { once } from "node:events";
 import { expect } from "chai";
 
 import { startLocalNode, type LocalNode } from "../../server/chain/local-node";
+import { eventHash } from "../../server/domain/canonical";
 import {
   allBatchEvents,
   api,
@@ -45,8 +46,9 @@ describe("end to end: YuTrace killed with SIGKILL under load, 20 times", functio
   let yt: YuTraceProcess | undefined;
   let setup: LoadSetup;
   const submissions: Submission[] = [];
-  /** Keys of submissions whose answer a kill cut off. */
+  /** Keys of submissions whose answer a kill cut off, and of those whose resend was a replay. */
   const retried = new Set<string>();
+  const replayed = new Set<string>();
   let next = 0;
 
   const start = async () => {
@@ -81,8 +83,14 @@ describe("end to end: YuTrace killed with SIGKILL under load, 20 times", functio
       return false;
     }
     expect(response.status, text).to.equal(202);
+    // The ids are the events' own hashes: a first acceptance and a replay of the original must
+    // both answer exactly the ids of what was sent.
     const ids = (JSON.parse(text) as Accepted).events.map((e) => e.eventId);
-    if (s.eventIds) expect(ids, `the retry of ${s.key} answers the original ids`).to.deep.equal(s.eventIds);
+    expect(ids, `the answer to ${s.key}`).to.deep.equal(readings(setup, s.first, EVENTS_PER_SUBMISSION).map(eventHash));
+    if (response.headers.get("idempotent-replayed") === "true") {
+      expect(retried.has(s.key), `${s.key} replayed, though never sent before`).to.equal(true);
+      replayed.add(s.key);
+    }
     s.eventIds = ids;
     return true;
   };
@@ -178,7 +186,8 @@ describe("end to end: YuTrace killed with SIGKILL under load, 20 times", functio
     const resent = retried.size;
     console.log(
       `      ${submissions.length} submissions (${accepted.length} events) over ${CRASHES} kills; ` +
-        `${resent} whose answer a kill cut off were sent again with their Idempotency-Key`,
+        `${resent} whose answer a kill cut off were sent again with their Idempotency-Key ` +
+        `(${replayed.size} of them answered as replays of what the gateway had stored)`,
     );
   });
 });
