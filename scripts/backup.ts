@@ -11,6 +11,18 @@ import { access, link, mkdir, open, readFile, unlink, type FileHandle } from "no
 import path from "node:path";
 
 import { BACKUP_EXTENSION, BackupError, backupFileName, readBackup, type BackupSummary } from "../server/store/backup";
+import {
+  EXIT_FAILED,
+  EXIT_OK,
+  EXIT_USAGE,
+  Failure,
+  UsageError,
+  count,
+  mb,
+  runCommand,
+  shown,
+  syncFolder,
+} from "./lib/cli";
 
 const USAGE = `usage: npm run backup -- [--url <gateway-url>] [--api-key-file <file>] [--out <file${BACKUP_EXTENSION}>]
 
@@ -23,24 +35,14 @@ const USAGE = `usage: npm run backup -- [--url <gateway-url>] [--api-key-file <f
 exit codes: 0 written and checked; 1 the backup failed (stream cut, damaged, refused by the gateway);
 2 usage; 3 the gateway cannot be reached; 4 the key was refused; 5 the output cannot be written (disk full)`;
 
-const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3, keyRefused: 4, cannotWrite: 5 } as const;
-
-/** A failure with its exit code and a message for the operator. */
-class Failure extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** A wrong command line: the usage follows the message. */
-class UsageError extends Failure {
-  constructor(message: string) {
-    super(EXIT.usage, message);
-  }
-}
+const EXIT = {
+  ok: EXIT_OK,
+  failed: EXIT_FAILED,
+  usage: EXIT_USAGE,
+  unreachable: 3,
+  keyRefused: 4,
+  cannotWrite: 5,
+} as const;
 
 interface Options {
   url: string;
@@ -90,14 +92,6 @@ async function parseArgs(argv: string[]): Promise<Options> {
   if (out !== null && !out.endsWith(BACKUP_EXTENSION)) out += BACKUP_EXTENSION;
   return { url: url.replace(/\/+$/, ""), apiKey, out };
 }
-
-/** A path as the operator should read it: relative below the working folder, absolute elsewhere. */
-const shown = (p: string) => {
-  const relative = path.relative(process.cwd(), p);
-  return relative && !relative.startsWith("..") ? relative : path.resolve(p);
-};
-const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-const count = (n: number) => n.toLocaleString("en-US");
 
 /** What a failed write means for the operator. */
 function writeFailure(file: string, error: unknown, written: number): Failure {
@@ -279,26 +273,4 @@ async function main(): Promise<void> {
   }
 }
 
-async function syncFolder(folder: string): Promise<void> {
-  const handle = await open(folder, "r");
-  try {
-    await handle.sync();
-  } catch {
-    // Some file systems cannot sync a directory; the file itself is synced.
-  } finally {
-    await handle.close();
-  }
-}
-
-main().then(
-  () => process.exit(EXIT.ok),
-  (error: unknown) => {
-    if (error instanceof Failure) {
-      if (error.message) console.error(`error: ${error.message}`);
-      if (error instanceof UsageError) console.error(`${error.message ? "\n" : ""}${USAGE}`);
-      process.exit(error.code);
-    }
-    console.error(`error: backup failed: ${(error as Error).message ?? error}`);
-    process.exit(EXIT.failed);
-  },
-);
+runCommand("backup", USAGE, main);

@@ -10,11 +10,23 @@
  *     that a gateway could start on.
  */
 import { createReadStream } from "node:fs";
-import { open, readdir, rename, rm, stat } from "node:fs/promises";
+import { readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { Level } from "level";
 
 import { BackupError, readBackup, type BackupSummary } from "../server/store/backup";
+import {
+  EXIT_FAILED,
+  EXIT_OK,
+  EXIT_USAGE,
+  Failure,
+  UsageError,
+  count,
+  mb,
+  runCommand,
+  shown,
+  syncFolder,
+} from "./lib/cli";
 
 const USAGE = `usage: npm run restore -- <backup-file> [--data-dir <folder>]
 
@@ -25,23 +37,8 @@ const USAGE = `usage: npm run restore -- <backup-file> [--data-dir <folder>]
 exit codes: 0 restored; 1 refused or failed (a damaged file, a store that is not empty, a write error):
 nothing is left in the store; 2 usage`;
 
-const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+const EXIT = { ok: EXIT_OK, failed: EXIT_FAILED, usage: EXIT_USAGE } as const;
 const READ_CHUNK = 1024 * 1024;
-
-class Failure extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-class UsageError extends Failure {
-  constructor(message: string) {
-    super(EXIT.usage, message);
-  }
-}
 
 type RawLevel = Level<Buffer, Buffer>;
 
@@ -67,14 +64,6 @@ function parseArgs(argv: string[]): Options {
   if (file === null) throw new UsageError("give the backup file");
   return { file, dataDir: path.resolve(dataDir) };
 }
-
-const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-const count = (n: number) => n.toLocaleString("en-US");
-/** A path as the operator should read it: relative below the working folder, absolute elsewhere. */
-const shown = (p: string) => {
-  const relative = path.relative(process.cwd(), p);
-  return relative && !relative.startsWith("..") ? relative : path.resolve(p);
-};
 
 /** A progress line: rewritten in place on a terminal, a line every 10 s otherwise. */
 function progress(): { show(text: string, force?: boolean): void; done(): void } {
@@ -174,17 +163,6 @@ async function refuseIfInUse(folder: string): Promise<void> {
       throw new Failure(EXIT.failed, `refused: ${shown(folder)} is in use: is another restore writing into it?`);
     }
     // Not a store that opens (a restore stopped while creating it): removed below.
-  }
-}
-
-async function syncFolder(folder: string): Promise<void> {
-  const handle = await open(folder, "r");
-  try {
-    await handle.sync();
-  } catch {
-    // Some file systems cannot sync a directory.
-  } finally {
-    await handle.close();
   }
 }
 
@@ -334,15 +312,4 @@ next: start the gateway on it, with the configuration the backed-up gateway had:
     folder, or the gateway makes a new admin key file on its first start (the old admin key works too).`);
 }
 
-main().then(
-  () => process.exit(EXIT.ok),
-  (error: unknown) => {
-    if (error instanceof Failure) {
-      if (error.message) console.error(`error: ${error.message}`);
-      if (error instanceof UsageError) console.error(`${error.message ? "\n" : ""}${USAGE}`);
-      process.exit(error.code);
-    }
-    console.error(`error: restore failed: ${(error as Error).message ?? error}`);
-    process.exit(EXIT.failed);
-  },
-);
+runCommand("restore", USAGE, main);
