@@ -50,6 +50,7 @@ const schema = z.object({
   YUTRACE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   YUTRACE_WRITE_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(600),
   YUTRACE_INGEST_WORKERS: z.coerce.number().int().min(0).max(16).optional(),
+  YUTRACE_CERTIFICATE_QUOTA_MB: z.coerce.number().int().min(1).max(1_000_000).default(1024),
   YUTRACE_HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   YUTRACE_HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
   YUTRACE_HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
@@ -87,6 +88,8 @@ export interface Config {
    * request within `requestMs`; an idle keep-alive connection closes after `keepAliveMs`.
    */
   httpTimeouts: { headersMs: number; requestMs: number; keepAliveMs: number };
+  /** Bytes of new certificate documents one organisation may upload per day (China Standard Time). */
+  certificateQuotaBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -148,6 +151,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     logLevel: v.YUTRACE_LOG_LEVEL,
     writeRateLimit: v.YUTRACE_WRITE_RATE_LIMIT,
     ingestWorkers: v.YUTRACE_INGEST_WORKERS ?? defaultPrepareWorkers(),
+    certificateQuotaBytes: v.YUTRACE_CERTIFICATE_QUOTA_MB * 1024 * 1024,
     httpTimeouts: {
       headersMs: v.YUTRACE_HTTP_HEADERS_TIMEOUT_MS,
       requestMs: v.YUTRACE_HTTP_REQUEST_TIMEOUT_MS,

@@ -118,7 +118,7 @@ export async function startGateway(config: Config, options: { logger?: Logger } 
     });
     holds.start();
     cleanup.push(() => holds.stop());
-    const certificates = new CertificateService(store, config.publicUrl);
+    const certificates = new CertificateService(store, config.publicUrl, config.certificateQuotaBytes);
     const preparer =
       config.ingestWorkers > 0
         ? new PreparePool(config.ingestWorkers, (err) => logger.error({ err }, "a submission worker failed; replaced"))

@@ -30,6 +30,11 @@ const ERRORS: Record<string, { status: number; message: string }> = {
     message: "a hold of this batch is still being put on-chain; release it once the batch shows as held",
   },
   certificate_too_large: { status: 413, message: `a certificate document is at most ${MAX_CERTIFICATE_BYTES} bytes` },
+  certificate_quota_exceeded: {
+    status: 429,
+    message:
+      "this organisation has uploaded 1073741000 bytes of certificates today (China Standard Time); at most 1073741824 a day",
+  },
   unsupported_certificate_type: {
     status: 415,
     message: 'a certificate is sent as application/pdf, image/png, image/jpeg; not "text/html"',
@@ -42,6 +47,7 @@ const STATUS_TEXT: Record<number, string> = {
   409: "Conflict",
   413: "Body too large",
   415: "Unsupported media type",
+  429: "Too many uploads",
 };
 
 const sha256Pattern = "^[0-9a-f]{64}$";
@@ -132,7 +138,12 @@ export function inspectionPaths(x: OpenApiExamples): Record<string, Record<strin
     description: "That document was on file already.",
     content: { "application/json": { ...created["application/json"], example: { certificate } } },
   };
-  withErrors(upload, ["empty_certificate", "certificate_type_mismatch", "certificate_too_large"]);
+  withErrors(upload, [
+    "empty_certificate",
+    "certificate_type_mismatch",
+    "certificate_too_large",
+    "certificate_quota_exceeded",
+  ]);
   withErrors(upload, ["unsupported_certificate_type"]);
 
   const download = operation("get", {

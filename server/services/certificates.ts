@@ -10,6 +10,7 @@ import { HttpError } from "../http/errors";
 import { keys } from "../store/keys";
 import type { CertificateInfo } from "../store/records";
 import type { Operation, Store } from "../store/store";
+import { Mutex } from "../util/mutex";
 
 /** The document types a certificate may have. */
 export const CERTIFICATE_TYPES = ["application/pdf", "image/png", "image/jpeg"] as const;
@@ -64,10 +65,26 @@ const sha256Of = (bytes: Buffer): string => createHash("sha256").update(bytes).d
 export const certificateUrl = (publicUrl: string, sha256: string): string =>
   `${publicUrl.replace(/\/+$/, "")}/certificates/${normaliseSha256(sha256)}`;
 
+/** Default bytes of certificates one organisation may upload a day (China Standard Time): 1 GB. */
+export const DEFAULT_DAILY_CERTIFICATE_BYTES = 1024 * 1024 * 1024;
+
+/** The day (China Standard Time, UTC+8) of `now`, as YYYY-MM-DD: quotas start again at 00:00 CST. */
+function cstDay(now: Date): { day: string; resetsAt: string } {
+  const shifted = new Date(now.getTime() + 8 * 3600_000);
+  const day = shifted.toISOString().slice(0, 10);
+  const resetsAt = new Date(Date.parse(`${day}T00:00:00+08:00`) + 24 * 3600_000).toISOString();
+  return { day, resetsAt };
+}
+
 export class CertificateService {
+  /** One upload at a time per organisation, so two cannot both fit in what is left of its quota. */
+  private readonly uploading = new Map<string, Mutex>();
+
   constructor(
     private readonly store: Store,
     private readonly publicUrl: string,
+    /** Bytes of new documents one organisation may upload per day; documents on file already are free. */
+    private readonly dailyQuotaBytes = DEFAULT_DAILY_CERTIFICATE_BYTES,
   ) {}
 
   /** Where certificate `sha256` is served. */
@@ -82,7 +99,8 @@ export class CertificateService {
   /**
    * Checks a document (type, size, that its bytes are of that type) and stores it with its
    * CertificateInfo in one synced write. `created` is false when the same document was on file
-   * already; bytes on file that no longer match their hash are replaced by the good ones.
+   * already; bytes on file that no longer match their hash are replaced by the good ones. A new
+   * document counts against its uploader's daily quota (429 `certificate_quota_exceeded`).
    */
   async upload(
     bytes: Buffer,
@@ -104,25 +122,48 @@ export class CertificateService {
       throw new HttpError(400, "certificate_type_mismatch", `the body is sent as ${type} but is not ${signature.name}`);
     }
     const sha256 = sha256Of(bytes);
-    const known = await this.info(sha256);
-    const stored = known ? await this.bytes(sha256) : undefined;
-    if (known && stored && sha256Of(stored) === sha256) return { info: known, created: false };
-    const info: CertificateInfo = known ?? {
-      sha256,
-      contentType: type,
-      size: bytes.length,
-      uploadedBy,
-      uploadedAt: now.toISOString(),
-    };
-    const { certificates } = this.store;
-    await this.store.write(
-      [
-        { type: "put", sublevel: certificates, key: keys.certificate(sha256), value: bytes },
-        { type: "put", sublevel: certificates, key: keys.certificateInfo(sha256), value: info, valueEncoding: "json" },
-      ] as Operation[],
-      { sync: true },
-    );
-    return { info, created: known === null };
+    let lock = this.uploading.get(uploadedBy);
+    if (!lock) this.uploading.set(uploadedBy, (lock = new Mutex()));
+    return lock.run(async () => {
+      const known = await this.info(sha256);
+      const stored = known ? await this.bytes(sha256) : undefined;
+      if (known && stored && sha256Of(stored) === sha256) return { info: known, created: false };
+      const { certificates } = this.store;
+      const { day, resetsAt } = cstDay(now);
+      const quotaKey = keys.certificateQuota(uploadedBy, day);
+      const used = ((await certificates.get(quotaKey, { valueEncoding: "json" })) as number | undefined) ?? 0;
+      if (used + bytes.length > this.dailyQuotaBytes) {
+        throw new HttpError(
+          429,
+          "certificate_quota_exceeded",
+          `this organisation has uploaded ${used} bytes of certificates today (China Standard Time); ` +
+            `at most ${this.dailyQuotaBytes} a day`,
+          { usedBytes: used, limitBytes: this.dailyQuotaBytes, resetsAt },
+        );
+      }
+      const info: CertificateInfo = known ?? {
+        sha256,
+        contentType: type,
+        size: bytes.length,
+        uploadedBy,
+        uploadedAt: now.toISOString(),
+      };
+      await this.store.write(
+        [
+          { type: "put", sublevel: certificates, key: keys.certificate(sha256), value: bytes },
+          {
+            type: "put",
+            sublevel: certificates,
+            key: keys.certificateInfo(sha256),
+            value: info,
+            valueEncoding: "json",
+          },
+          { type: "put", sublevel: certificates, key: quotaKey, value: used + bytes.length, valueEncoding: "json" },
+        ] as Operation[],
+        { sync: true },
+      );
+      return { info, created: known === null };
+    });
   }
 
   /** What is on file about certificate `sha256`, or null. */

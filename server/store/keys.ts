@@ -33,6 +33,8 @@ export const keys = {
   /** certificates: an uploaded certificate document by its SHA-256 (hex, no 0x), and its metadata. */
   certificate: (sha256: string) => `doc:${sha256.replace(/^0x/, "")}`,
   certificateInfo: (sha256: string) => `info:${sha256.replace(/^0x/, "")}`,
+  /** certificates: bytes of new documents organisation `orgId` uploaded on `day` (YYYY-MM-DD, CST). */
+  certificateQuota: (orgId: string, day: string) => `quota:${orgId}:${day}`,
 
   /** events: an event by its id; and a batch's events in the order they were accepted. */
   event: (eventId: string) => `evt:${eventId}`,
