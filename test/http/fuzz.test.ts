@@ -57,8 +57,11 @@ import {
 const SEED = Number(process.env.YUTRACE_FUZZ_SEED ?? 20_261_110);
 /** Runs per endpoint. */
 const RUNS = Number(process.env.YUTRACE_FUZZ_RUNS ?? 80);
-/** Most time one endpoint is fuzzed (runs and shrinking) before fast-check stops it. */
-const TIME_LIMIT_MS = 20_000;
+/**
+ * Most time one endpoint is fuzzed (runs and shrinking) before fast-check stops it: a bound, not a
+ * budget — every run must have been made (each endpoint takes 2–4 s here).
+ */
+const TIME_LIMIT_MS = 90_000;
 /** The gateway's JSON body limit (app.ts: "4mb") and its certificate limit (10 MB). */
 const JSON_LIMIT = 4 * 1024 * 1024;
 const CERTIFICATE_LIMIT = 10 * 1024 * 1024;
@@ -1336,7 +1339,7 @@ describe("HTTP API fuzzing: every write endpoint refuses bad input with a JSON 4
         }),
         { seed: SEED + i, numRuns: runs, plugins: [fc.interruptAfterTimeLimit(TIME_LIMIT_MS)] },
       );
-      expect(ran, "runs made before the time limit").to.be.at.least(Math.min(runs, 10));
+      expect(ran, "runs made before the time limit").to.be.at.least(runs);
       await expectAlive();
     });
   });
