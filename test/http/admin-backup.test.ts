@@ -3,7 +3,7 @@
  * app.ts mounts it, behind a stand-in for the key check): the platform admin gets a backup that
  * reads back whole; an organisation's key gets 403; the stream follows the client (a client that
  * stops reading holds the backup where it is, and a second backup meanwhile gets 409); a client
- * that goes away releases it, and the next backup works.
+ * that goes away, or reads nothing for the idle time, releases it, and the next backup works.
  */
 import { once } from "node:events";
 import http, { type IncomingMessage } from "node:http";
@@ -110,5 +110,42 @@ describe("GET /api/v1/admin/backup", function () {
     const next = await get("admin");
     expect(next.statusCode).to.equal(200);
     expect((await readBackup(next)).trailer.entries).to.equal(ENTRIES);
+  });
+
+  it("lets go of a client that reads nothing for the idle time, freeing the snapshot for the next backup", async function () {
+    const warnings: string[] = [];
+    const quiet = {
+      info: () => undefined,
+      error: () => undefined,
+      warn: (a: unknown, b?: string) => warnings.push(`${b ?? a}`),
+    };
+    const app = express();
+    app.use((_req, res, next) => {
+      res.locals.caller = { kind: "admin" } as Caller;
+      next();
+    });
+    app.use("/api/v1", adminRoutes(store, quiet as unknown as Logger, { idleMs: 300 }));
+    app.use(errorMiddleware(quiet as unknown as Logger));
+    const idleServer = app.listen(0, "127.0.0.1");
+    await once(idleServer, "listening");
+    const url = `http://127.0.0.1:${(idleServer.address() as AddressInfo).port}/api/v1/admin/backup`;
+    const fetchBackup = () =>
+      new Promise<IncomingMessage>((resolve, reject) => http.get(url, resolve).on("error", reject));
+    try {
+      const stalled = await fetchBackup();
+      expect(stalled.statusCode).to.equal(200);
+      stalled.pause();
+      const closed = once(stalled, "close");
+      for (let i = 0; i < 60 && warnings.length === 0; i++) await sleep(50);
+      expect(warnings).to.deep.equal(["backup abandoned: the client went away"]);
+      stalled.destroy();
+      await closed;
+      const next = await fetchBackup();
+      expect(next.statusCode).to.equal(200);
+      expect((await readBackup(next)).trailer.entries).to.equal(ENTRIES);
+    } finally {
+      idleServer.closeAllConnections();
+      await new Promise((resolve) => idleServer.close(resolve));
+    }
   });
 });

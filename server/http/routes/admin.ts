@@ -16,12 +16,16 @@ import { HttpError } from "../errors";
 /** The client went away while the backup was streamed to it. */
 class ClientGone extends Error {}
 
-/** Writes `chunk` to `res`, resolving once it may take more (its 'drain'): the stream's backpressure. */
-function send(res: ServerResponse, chunk: Buffer): Promise<void> {
+/**
+ * Writes `chunk` to `res`, resolving once it may take more (its 'drain'): the stream's backpressure.
+ * A client that takes nothing for `idleMs` is let go: it would hold the store's snapshot open.
+ */
+function send(res: ServerResponse, chunk: Buffer, idleMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     if (res.destroyed || res.writableEnded) return reject(new ClientGone("the client went away"));
     if (res.write(chunk)) return resolve();
     const done = (error?: Error) => {
+      clearTimeout(timer);
       res.off("drain", onDrain);
       res.off("close", onClose);
       if (error) reject(error);
@@ -29,12 +33,14 @@ function send(res: ServerResponse, chunk: Buffer): Promise<void> {
     };
     const onDrain = () => done();
     const onClose = () => done(new ClientGone("the client went away"));
+    const timer = setTimeout(() => done(new ClientGone(`the client read nothing for ${idleMs} ms`)), idleMs);
     res.on("drain", onDrain);
     res.on("close", onClose);
   });
 }
 
-export function adminRoutes(store: Store, logger?: Logger): Router {
+export function adminRoutes(store: Store, logger?: Logger, options: { idleMs?: number } = {}): Router {
+  const idleMs = options.idleMs ?? 60_000;
   const router = Router();
   /** One backup at a time: each reads the whole store. */
   let running = false;
@@ -57,7 +63,7 @@ export function adminRoutes(store: Store, logger?: Logger): Router {
           const name = backupFileName(createdAt ?? new Date().toISOString());
           res.setHeader("Content-Disposition", `attachment; filename="${name}"`);
         }
-        return send(res, chunk);
+        return send(res, chunk, idleMs);
       });
       res.end();
       logger?.info(
@@ -66,7 +72,7 @@ export function adminRoutes(store: Store, logger?: Logger): Router {
       );
     } catch (error) {
       if (error instanceof ClientGone) {
-        logger?.warn({ ms: Date.now() - started }, "backup abandoned: the client went away");
+        logger?.warn({ ms: Date.now() - started, reason: error.message }, "backup abandoned: the client went away");
         res.destroy();
         return;
       }
