@@ -242,12 +242,23 @@ export class Registry {
   ): Promise<T> {
     const { store } = this.deps;
     const id = `${sublevel.prefix}${key}`;
-    let use = this.kept.get(id);
-    if (!use) {
+    let use: KeptValue;
+    for (;;) {
+      const current = this.kept.get(id);
+      if (current?.deleting) {
+        await current.deleting; // taken back just now: start afresh once it is gone
+        continue;
+      }
+      if (current) {
+        use = current;
+        break;
+      }
       // Stored when absent; taken back only if this stored it and every user failed for good.
       const existed = (await sublevel.get(key)) !== undefined;
-      use = this.kept.get(id) ?? { users: 0, created: !existed, keep: existed, written: null };
+      if (this.kept.has(id)) continue; // another call registered it meanwhile
+      use = { users: 0, created: !existed, keep: existed, written: null, deleting: null };
       this.kept.set(id, use);
+      break;
     }
     use.users++;
     try {
@@ -261,17 +272,23 @@ export class Registry {
       throw error;
     } finally {
       if (--use.users === 0) {
-        this.kept.delete(id);
-        if (use.created && !use.keep) await store.write([Store.del(sublevel, key)], { sync: true });
+        if (use.created && !use.keep) {
+          // Registered until it is gone, so that a call arriving meanwhile waits and writes it again.
+          const entry = use;
+          entry.deleting = store
+            .write([Store.del(sublevel, key)], { sync: true })
+            .catch(() => undefined) // left in place: harmless, and the caller's own error is the one to report
+            .finally(() => this.kept.get(id) === entry && this.kept.delete(id));
+          await entry.deleting;
+        } else {
+          this.kept.delete(id);
+        }
       }
     }
   }
 
   /** Values `keeping` has stored for calls still running, by sublevel and key. */
-  private readonly kept = new Map<
-    string,
-    { users: number; created: boolean; keep: boolean; written: Promise<void> | null }
-  >();
+  private readonly kept = new Map<string, KeptValue>();
 
   private changingAccounts<T>(change: () => Promise<T>): Promise<T> {
     return this.deps.accountChange ? this.deps.accountChange(change) : change();
@@ -290,6 +307,18 @@ export class Registry {
     if (!org) throw new HttpError(404, "unknown_organisation", `no organisation ${orgId}`);
     return org;
   }
+}
+
+/** A value `Registry.keeping` stored for the calls using it. */
+interface KeptValue {
+  users: number;
+  /** This stored it (it was not in the store before). */
+  created: boolean;
+  /** Some call succeeded, or may still: the value stays. */
+  keep: boolean;
+  written: Promise<void> | null;
+  /** Being taken back: set once the last user failed for good. */
+  deleting: Promise<unknown> | null;
 }
 
 /** Whether a transaction's failure is final with nothing on its way to the chain. */
