@@ -165,3 +165,28 @@ export const headerComponents: Record<string, Schema> = {
     schema: { type: "string" },
   },
 };
+
+/**
+ * Adds the error responses of `codes` to `op`, beside the ones `operation()` made: each code's status
+ * and example message from `errors`, each status described by `statusText` and listing its codes.
+ * For the path files whose routes answer codes of their own.
+ */
+export function withErrorExamples(
+  op: Schema,
+  errors: Record<string, { status: number; message: string }>,
+  codes: string[],
+  statusText: Record<number, string>,
+): Schema {
+  const responses = op.responses as Record<string, Schema>;
+  for (const code of codes) {
+    const { status, message } = errors[code]!;
+    const response = (responses[String(status)] ??= {
+      description: statusText[status] ?? "Error",
+      content: { "application/json": { schema: ref("Error"), examples: {} } },
+    }) as { description: string; content: Record<string, { examples: Record<string, unknown> }> };
+    response.content["application/json"]!.examples[code] = { summary: code, value: { error: { code, message } } };
+    const codesHere = Object.keys(response.content["application/json"]!.examples);
+    response.description = `${response.description.split(":")[0]}: ${codesHere.map((c) => `\`${c}\``).join(", ")}.`;
+  }
+  return op;
+}

@@ -5,8 +5,8 @@
  */
 import { BACKUP_FORMAT, BACKUP_MEDIA_TYPE, BACKUP_VERSION } from "../store/backup";
 import type { OpenApiExamples } from "./openapi-examples";
-import { operation } from "./openapi-operations";
-import { ref, type Schema } from "./openapi-schemas";
+import { operation, withErrorExamples } from "./openapi-operations";
+import type { Schema } from "./openapi-schemas";
 
 /** Error codes of these routes, with the status they come with and an example message. */
 const ERRORS: Record<string, { status: number; message: string }> = {
@@ -19,20 +19,8 @@ const ERRORS: Record<string, { status: number; message: string }> = {
 const STATUS_TEXT: Record<number, string> = { 409: "Conflict" };
 
 /** Adds the error responses of `codes` (from ERRORS) to `op`, beside the ones operation() made. */
-function withErrors(op: Schema, codes: (keyof typeof ERRORS)[]): Schema {
-  const responses = op.responses as Record<string, Schema>;
-  for (const code of codes) {
-    const { status, message } = ERRORS[code]!;
-    const response = (responses[String(status)] ??= {
-      description: STATUS_TEXT[status] ?? "Error",
-      content: { "application/json": { schema: ref("Error"), examples: {} } },
-    }) as { description: string; content: Record<string, { examples: Record<string, unknown> }> };
-    response.content["application/json"]!.examples[code] = { summary: code, value: { error: { code, message } } };
-    const codesHere = Object.keys(response.content["application/json"]!.examples);
-    response.description = `${response.description.split(":")[0]}: ${codesHere.map((c) => `\`${c}\``).join(", ")}.`;
-  }
-  return op;
-}
+const withErrors = (op: Schema, codes: (keyof typeof ERRORS)[]): Schema =>
+  withErrorExamples(op, ERRORS, codes, STATUS_TEXT);
 
 export function adminPaths(_x: OpenApiExamples): Record<string, Record<string, Schema>> {
   const backup: Schema = {

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { orgIdOf, uscc } from "../domain/identifiers";
 import { CERTIFICATE_TYPES, MAX_CERTIFICATE_BYTES, certificateUrl } from "../services/certificates";
 import type { OpenApiExamples } from "./openapi-examples";
-import { operation } from "./openapi-operations";
+import { operation, withErrorExamples } from "./openapi-operations";
 import { array, nullable, object, ref, type Schema } from "./openapi-schemas";
 
 /** Error codes of these routes, with the status they come with and an example message. */
@@ -91,21 +91,8 @@ function answer(op: Schema, description: string, content: Record<string, Schema>
 }
 
 /** Adds the error responses of `codes` (from ERRORS) to `op`, beside the ones operation() made. */
-function withErrors(op: Schema, codes: (keyof typeof ERRORS)[]): Schema {
-  const responses = op.responses as Record<string, Schema>;
-  for (const code of codes) {
-    const { status, message } = ERRORS[code]!;
-    const key = String(status);
-    const response = (responses[key] ??= {
-      description: STATUS_TEXT[status] ?? "Error",
-      content: { "application/json": { schema: ref("Error"), examples: {} } },
-    }) as { description: string; content: Record<string, { examples: Record<string, unknown> }> };
-    response.content["application/json"]!.examples[code] = { summary: code, value: { error: { code, message } } };
-    const codesHere = Object.keys(response.content["application/json"]!.examples);
-    response.description = `${response.description.split(":")[0]}: ${codesHere.map((c) => `\`${c}\``).join(", ")}.`;
-  }
-  return op;
-}
+const withErrors = (op: Schema, codes: (keyof typeof ERRORS)[]): Schema =>
+  withErrorExamples(op, ERRORS, codes, STATUS_TEXT);
 
 export function inspectionPaths(x: OpenApiExamples): Record<string, Record<string, Schema>> {
   const base = new URL(x.batch.digitalLink).origin;
