@@ -20,6 +20,7 @@ import type { SerialService } from "../services/serials";
 import { hashApiKey } from "../services/api-keys";
 import type { Store } from "../store/store";
 import { authenticate } from "./auth";
+import { MAX_BODY_BYTES } from "./schemas";
 import { declaresMoreThan, errorMiddleware, HttpError } from "./errors";
 import { apiDocsPage, docsAssetsDir, docsInitScript, openApiDocument } from "./openapi";
 import { adminRoutes } from "./routes/admin";
@@ -66,17 +67,9 @@ export interface AppDeps {
   /** Writes per API key per minute; default 600. */
   writeRateLimit?: number;
   /** Largest accepted JSON body; default 4 MB (1,000 events). */
-  bodyLimit?: string;
+  bodyLimit?: number;
   /** Most blocks the indexer may lag before /readyz says not ready; default 20. */
   maxIndexerLag?: number;
-}
-
-/** Bytes of a body-parser size limit such as "4mb" or "512kb". */
-function bytesOf(limit: string): number {
-  const match = /^(\d+)\s*(b|kb|mb)?$/i.exec(limit.trim());
-  if (!match) throw new Error(`a body limit like "4mb" expected, not "${limit}"`);
-  const unit = { b: 1, kb: 1024, mb: 1024 * 1024 }[(match[2] ?? "b").toLowerCase() as "b" | "kb" | "mb"];
-  return Number(match[1]) * unit;
 }
 
 /** Whether a Content-Type names no charset or UTF-8. */
@@ -98,15 +91,15 @@ export function createApp(deps: AppDeps): { app: Express; handle: RequestListene
     { serials: deps.serials, scans: deps.scans },
     securityHeadersOf(security),
   );
-  const json = express.json({ limit: deps.bodyLimit ?? "4mb", strict: true });
+  const maxBody = deps.bodyLimit ?? MAX_BODY_BYTES;
+  const json = express.json({ limit: maxBody, strict: true });
   // Event submissions (up to 1,000 events) stay bytes for IngestService.submitJson, which parses
   // them on a worker thread; only UTF-8 (JSON's default), other charsets go through express.json.
   // Bodies are read only once the caller is known (the API router, after authentication and the
   // write rate limit): nobody without a key makes the gateway read or parse megabytes of JSON.
-  const raw = express.raw({ type: "application/json", limit: deps.bodyLimit ?? "4mb" });
-  const maxBody = bytesOf(deps.bodyLimit ?? "4mb");
+  const raw = express.raw({ type: "application/json", limit: maxBody });
   const bodies: express.RequestHandler = (req, res, next) => {
-    if (req.is(["application/json", "application/ld+json"]) && declaresMoreThan(req, res, maxBody)) {
+    if (req.is(["application/json", "application/ld+json"]) && declaresMoreThan(req, maxBody)) {
       return next(new HttpError(413, "body_too_large", "the request body is too large"));
     }
     if (req.method === "POST" && req.path === "/events" && isUtf8(req.get("content-type"))) raw(req, res, next);
@@ -155,7 +148,7 @@ export function createApp(deps: AppDeps): { app: Express; handle: RequestListene
   api.use(writes);
   api.use(bodies);
   api.use(organisationRoutes(deps.registry, deps.queries, deps.dashboard));
-  api.use(epcisRoutes(deps.ingest, deps.queries, deps.store, deps.bodyLimit));
+  api.use(epcisRoutes(deps.ingest, deps.queries, deps.store, maxBody));
   api.use(batchRoutes(deps.registry, deps.queries, deps.publicUrl, deps.serials));
   api.use(labelRoutes(deps.serials, deps.queries, deps.publicUrl));
   api.use(eventRoutes(deps.ingest, deps.queries));

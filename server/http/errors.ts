@@ -2,7 +2,7 @@
  * The one error type the gateway answers with, and the one place that turns any error into a
  * response: `{"error":{"code","message","details"}}`. No stack trace leaves the server.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage } from "node:http";
 import type { ErrorRequestHandler } from "express";
 import type { Logger } from "pino";
 
@@ -102,13 +102,11 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
 }
 
 /**
- * Whether the request declares a body longer than `limit` bytes. If so it is refused as it is,
- * without reading it (body parsers read a refused body to its end first), and the connection is
- * closed after the answer so the rest of the body is never read.
+ * Whether the request declares a body longer than `limit` bytes, so that it can be refused as it
+ * is, without reading it (body parsers read a refused body to its end first). `errorMiddleware`
+ * closes the connection after such a refusal, so the rest of the body is never read.
  */
-export function declaresMoreThan(req: IncomingMessage, res: ServerResponse, limit: number): boolean {
+export function declaresMoreThan(req: IncomingMessage, limit: number): boolean {
   const declared = Number(req.headers["content-length"]);
-  if (!Number.isFinite(declared) || declared <= limit) return false;
-  res.setHeader("Connection", "close");
-  return true;
+  return Number.isFinite(declared) && declared > limit;
 }

@@ -12,6 +12,9 @@ import { MAX_SERIALS_PER_REQUEST } from "../services/serials";
 import { PARTICIPANT_ROLES } from "../store/records";
 import { HttpError } from "./errors";
 
+/** Largest JSON request body (an event submission of up to 1,000 events fits with room to spare). */
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
 /** Product categories: the industries of Chongqing's consumer-goods plan (渝府办发〔2020〕49号). */
 export const CATEGORIES = [
   "grain_oil", // 粮油

@@ -28,6 +28,9 @@
 import { createHash } from "node:crypto";
 import http from "node:http";
 import { expect } from "chai";
+
+import { MAX_BODY_BYTES } from "../../server/http/schemas";
+import { MAX_CERTIFICATE_BYTES } from "../../server/services/certificates";
 import fc from "fast-check";
 
 import { batchIdOf } from "../../server/domain/batch-id";
@@ -62,9 +65,9 @@ const RUNS = Number(process.env.YUTRACE_FUZZ_RUNS ?? 80);
  * budget — every run must have been made (each endpoint takes 2–4 s here).
  */
 const TIME_LIMIT_MS = 90_000;
-/** The gateway's JSON body limit (app.ts: "4mb") and its certificate limit (10 MB). */
-const JSON_LIMIT = 4 * 1024 * 1024;
-const CERTIFICATE_LIMIT = 10 * 1024 * 1024;
+/** The gateway's JSON body limit and its certificate limit. */
+const JSON_LIMIT = MAX_BODY_BYTES;
+const CERTIFICATE_LIMIT = MAX_CERTIFICATE_BYTES;
 
 const NOW = new Date();
 const compact = (offsetDays: number) => dateIn(offsetDays, NOW).replaceAll("-", "");

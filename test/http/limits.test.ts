@@ -15,6 +15,8 @@ import net from "node:net";
 import { gzipSync } from "node:zlib";
 import { expect } from "chai";
 
+import { MAX_BODY_BYTES } from "../../server/http/schemas";
+import { MAX_CERTIFICATE_BYTES } from "../../server/services/certificates";
 import {
   ORGANISATIONS,
   createOrganisation,
@@ -31,9 +33,9 @@ const KEEP_ALIVE_TIMEOUT_MS = 2_000;
 const SWEEP_INTERVAL_MS = 1_000;
 /** Allowance for a loaded machine (2 shared cores), on top of every bound. */
 const SLACK_MS = 5_000;
-/** app.ts: the JSON body limit ("4mb"); services/certificates.ts: the certificate limit. */
-const JSON_LIMIT = 4 * 1024 * 1024;
-const CERTIFICATE_LIMIT = 10 * 1024 * 1024;
+/** The JSON body limit (http/schemas.ts) and the certificate limit (services/certificates.ts). */
+const JSON_LIMIT = MAX_BODY_BYTES;
+const CERTIFICATE_LIMIT = MAX_CERTIFICATE_BYTES;
 /** How many idle connections are held open at once. */
 const IDLE_CONNECTIONS = 500;
 /** How long a request refused from its headers may take to be answered. */

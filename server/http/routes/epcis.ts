@@ -17,7 +17,7 @@ import type { BatchRecord, EventRecord } from "../../store/records";
 import type { Store } from "../../store/store";
 import { requireOrg } from "../auth";
 import { HttpError } from "../errors";
-import { gtinSchema, hex32, lotSchema, parse } from "../schemas";
+import { MAX_BODY_BYTES, gtinSchema, hex32, lotSchema, parse } from "../schemas";
 
 /** EPCIS 2.0 JSON is sent as JSON or as JSON-LD. */
 export const EPCIS_MEDIA_TYPES = ["application/json", "application/ld+json"];
@@ -30,7 +30,7 @@ const MAX_BATCH_SCAN = 200_000;
 /** Most event positions one query page reads before it answers with what it found and a cursor. */
 const MAX_SCAN = 5000;
 
-export function epcisRoutes(ingest: IngestService, queries: Queries, store: Store, bodyLimit = "4mb"): Router {
+export function epcisRoutes(ingest: IngestService, queries: Queries, store: Store, bodyLimit = MAX_BODY_BYTES): Router {
   const router = Router();
 
   router.post(

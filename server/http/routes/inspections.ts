@@ -28,7 +28,7 @@ const rawParser = express.raw({ type: () => true, limit: MAX_CERTIFICATE_BYTES }
 
 /** The raw body (at most MAX_CERTIFICATE_BYTES); a larger one is 413 `certificate_too_large`. */
 function rawBody(req: Request, res: Response): Promise<Buffer> {
-  if (declaresMoreThan(req, res, MAX_CERTIFICATE_BYTES)) {
+  if (declaresMoreThan(req, MAX_CERTIFICATE_BYTES)) {
     return Promise.reject(
       new HttpError(413, "certificate_too_large", `a certificate document is at most ${MAX_CERTIFICATE_BYTES} bytes`),
     );
