@@ -6,7 +6,7 @@
 import { certificateUrl } from "./certificates";
 import { blockingHold } from "./holds";
 import { findRecalledAncestor } from "./ingest";
-import { declarationOf } from "./queries";
+import { declarationsOf, type EventView } from "./queries";
 import { batchUri } from "../domain/digital-link";
 import type { TraceEvent } from "../domain/events";
 import { orgIdOf } from "../domain/identifiers";
@@ -164,9 +164,10 @@ export class TraceService {
     const anchorOf = new Map(seqs.map((seq, i) => [seq, anchors[i] ?? null]));
 
     // One read for all the "declared in error" marks; the declarations themselves only where there are any.
-    const declared = (await this.store.events.getMany(records.map((r) => keys.declaration(r.eventId)))) as (
-      string | undefined
-    )[];
+    const declared = await declarationsOf(
+      this.store,
+      records.map((r) => r.eventId),
+    );
     const timeline: TimelineEntry[] = [];
     for (const [i, record] of records.entries()) {
       const event = record.body as TraceEvent;
@@ -192,7 +193,7 @@ export class TraceService {
           : null,
         status: anchor ? "anchored" : "pending",
         anchor: anchor ? { block: anchor.block, blockTime: anchor.blockTime, txHash: anchor.txHash } : null,
-        correction: declared[i] === undefined ? null : await this.correction(record.eventId),
+        correction: correctionOf(declared[i]!),
       });
     }
     timeline.sort((a, b) => Date.parse(a.eventTime) - Date.parse(b.eventTime));
@@ -302,18 +303,6 @@ export class TraceService {
     return pending ? { reason: pending.reason } : null;
   }
 
-  private async correction(eventId: string): Promise<TimelineEntry["correction"]> {
-    const declaration = await declarationOf(this.store, eventId);
-    if (!declaration) return null;
-    return {
-      reason: declaration.reason,
-      explanation: declaration.explanation,
-      declarationTime: declaration.declarationTime,
-      declaredBy: declaration.by,
-      correctiveEventIds: declaration.correctiveEventIDs,
-    };
-  }
-
   private async batchRecord(batchId: string): Promise<BatchRecord | null> {
     return ((await this.store.batches.get(keys.batch(batchId))) as BatchRecord | undefined) ?? null;
   }
@@ -327,4 +316,16 @@ export class TraceService {
     const record = (await this.store.orgs.get(keys.org(orgIdOf(uscc)))) as OrgRecord | undefined;
     return record ? { orgId: record.orgId, name: record.name, district: record.district } : null;
   }
+}
+
+/** How the trace page shows a declaration that an event was in error. */
+function correctionOf(declaration: EventView["declaredInError"]): TimelineEntry["correction"] {
+  if (!declaration) return null;
+  return {
+    reason: declaration.reason,
+    explanation: declaration.explanation,
+    declarationTime: declaration.declarationTime,
+    declaredBy: declaration.by,
+    correctiveEventIds: declaration.correctiveEventIDs,
+  };
 }
