@@ -115,6 +115,8 @@ export interface WriteBackupOptions {
   chunkBytes?: number;
   /** Called after each chunk with the entries and bytes so far. */
   onProgress?(entries: number, bytes: number): void;
+  /** Called with the header once it is read from the snapshot, before the first chunk. */
+  onHeader?(header: BackupHeader): void;
 }
 
 /**
@@ -145,6 +147,7 @@ export async function writeBackup(
       chain,
       counts: { lastSubmissionSeq, lastTxSeq: lastTx === undefined ? 0 : Number(lastTx) },
     };
+    options.onHeader?.(header);
 
     const hash = createHash("sha256");
     let bytes = 0;

@@ -53,17 +53,14 @@ export function adminRoutes(store: Store, logger?: Logger, options: { idleMs?: n
     running = true;
     const started = Date.now();
     try {
-      const summary = await writeBackup(store, (chunk) => {
-        if (!res.headersSent) {
+      const summary = await writeBackup(store, (chunk) => send(res, chunk, idleMs), {
+        onHeader: ({ createdAt }) => {
           res.status(200);
           res.setHeader("Content-Type", BACKUP_MEDIA_TYPE);
           res.setHeader("Cache-Control", "no-store");
-          // The header line is the first chunk's start; its time names the file.
-          const createdAt = /"createdAt":"([^"]+)"/.exec(chunk.subarray(0, 4096).toString("utf8"))?.[1];
-          const name = backupFileName(createdAt ?? new Date().toISOString());
-          res.setHeader("Content-Disposition", `attachment; filename="${name}"`);
-        }
-        return send(res, chunk, idleMs);
+          // The snapshot's time names the file.
+          res.setHeader("Content-Disposition", `attachment; filename="${backupFileName(createdAt)}"`);
+        },
       });
       res.end();
       logger?.info(
