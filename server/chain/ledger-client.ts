@@ -86,6 +86,12 @@ export interface AnchorResult {
 
 type RequestType = Exclude<LedgerTypeName, "Submission">;
 
+/**
+ * Who signs a participant request: the organisation's key (custodial), or the authorization the
+ * organisation signed itself and sent (self-custody), which is relayed as it is.
+ */
+export type OrgSigner = Signer | Authorization;
+
 export class LedgerClient {
   /** TraceLedger, read-only (connected to the provider, not to a signer). */
   readonly ledger: TraceLedger;
@@ -177,10 +183,15 @@ export class LedgerClient {
     return this.send(this.admin, "grantAnchorer", data);
   }
 
+  /** The ledger's next `…BySig` nonce of `account`. */
+  nonceOf(account: string): Promise<bigint> {
+    return this.query(this.ledger.nonces(account), "nonces");
+  }
+
   // ------------------------------------------------------------ participant requests (relayed BySig)
   // `orgSigner` is the organisation's key (custodial: `openKey`); the relayer submits and pays.
 
-  registerProduct(orgSigner: Signer, gtin: bigint, metadataHash: string): Promise<SentTransaction> {
+  registerProduct(orgSigner: OrgSigner, gtin: bigint, metadataHash: string): Promise<SentTransaction> {
     return this.relay(orgSigner, "RegisterProduct", { gtin, metadataHash }, (auth) =>
       this.ledger.interface.encodeFunctionData("registerProductBySig", [gtin, metadataHash, auth]),
     );
@@ -188,7 +199,7 @@ export class LedgerClient {
 
   /** Registers batch `lot` of `gtin` made from `parents`; `batchId` = keccak256(abi.encode(gtin, lot)). */
   async registerBatch(
-    orgSigner: Signer,
+    orgSigner: OrgSigner,
     gtin: bigint,
     lot: string,
     metadataHash: string,
@@ -328,15 +339,19 @@ export class LedgerClient {
    * the one after this client's last request still in flight.
    */
   private async relay(
-    orgSigner: Signer,
+    orgSigner: OrgSigner,
     type: RequestType,
     message: Record<string, unknown>,
     encode: (auth: Authorization) => string,
   ): Promise<SentTransaction> {
-    const signer = getAddress(await orgSigner.getAddress());
+    const signer = getAddress("signature" in orgSigner ? orgSigner.signer : await orgSigner.getAddress());
     let lock = this.signerLocks.get(signer);
     if (!lock) this.signerLocks.set(signer, (lock = new Mutex()));
     const purpose = type.charAt(0).toLowerCase() + type.slice(1);
+    if ("signature" in orgSigner) {
+      // Signed by the organisation itself (self-custody): relayed as it is, its nonce its own.
+      return lock.run(() => this.send(this.relayer, purpose, encode(orgSigner)));
+    }
     return lock.run(async () => {
       for (let attempt = 1; ; attempt++) {
         const onChain = await this.query(this.ledger.nonces(signer), "nonces");

@@ -27,6 +27,7 @@ import { adminRoutes } from "./routes/admin";
 import { batchRoutes } from "./routes/batches";
 import { epcisRoutes } from "./routes/epcis";
 import { eventRoutes } from "./routes/events";
+import { meRoutes } from "./routes/me";
 import { organisationRoutes } from "./routes/organisations";
 import { labelRoutes } from "./routes/labels";
 import { qrRoutes } from "./routes/qr";
@@ -147,6 +148,7 @@ export function createApp(deps: AppDeps): { app: Express; handle: RequestListene
   api.use(authenticate(deps.store));
   api.use(writes);
   api.use(bodies);
+  api.use(meRoutes(deps.queries, deps.ingest, deps.registry, deps.publicUrl));
   api.use(organisationRoutes(deps.registry, deps.queries, deps.dashboard));
   api.use(epcisRoutes(deps.ingest, deps.queries, deps.store, maxBody));
   api.use(batchRoutes(deps.registry, deps.queries, deps.publicUrl, deps.serials));

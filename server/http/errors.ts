@@ -47,6 +47,9 @@ const REVERT_STATUS: Record<string, [number, string]> = {
   TraceLedgerTooManyParents: [400, "too_many_inputs"],
   TraceLedgerDuplicateParent: [400, "duplicate_input"],
   EnforcedPause: [503, "ledger_paused"],
+  TraceLedgerInvalidNonce: [409, "wrong_nonce"],
+  TraceLedgerInvalidSignature: [422, "invalid_signature"],
+  TraceLedgerSignatureExpired: [422, "signature_expired"],
 };
 
 /** Maps any error to an HttpError; anything unexpected becomes a 500 without internals. */

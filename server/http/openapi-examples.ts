@@ -458,6 +458,11 @@ export const ERROR_EXAMPLES: Record<string, ErrorExample> = {
     },
   },
   invalid_signature: { status: 422, message: "the signature is not from this organisation's account" },
+  signature_expired: { status: 422, message: "the authorization's deadline has passed; sign it again" },
+  unexpected_authorization: {
+    status: 400,
+    message: "the gateway signs this organisation's requests with the key it keeps; send no authorization",
+  },
   ledger_rejected: {
     status: 422,
     message: "the ledger reverted with Error(…)",

@@ -75,9 +75,68 @@ export function paths(x: OpenApiExamples): Record<string, Record<string, Schema>
         errors: [],
       }),
     },
+    ...mePaths(x),
     ...organisationPaths(x),
     ...batchPaths(x),
     ...eventPaths(x),
+  };
+}
+
+/** Errors of a request a self-custody organisation signs itself (and a custodial one must not). */
+const selfSigned = [
+  "signature_required",
+  "invalid_signature",
+  "signature_expired",
+  "wrong_nonce",
+  "unexpected_authorization",
+];
+
+function mePaths(x: OpenApiExamples): Record<string, Record<string, Schema>> {
+  const orgOnly = ["organisation_required"];
+  return {
+    "/api/v1/me": {
+      get: operation("get", {
+        operationId: "getMe",
+        tag: "Organisations",
+        summary: "Who this key belongs to",
+        description:
+          "Caller: any key. The calling organisation's profile and the nonces a self-custody client signs with " +
+          "(`submissionNonce` for submissions, `ledgerNonce` for ledger requests); `admin: true` for the admin key.",
+        ok: {
+          status: 200,
+          description: "The caller.",
+          schema: "Me",
+          example: { admin: false, organisation: x.organisation, submissionNonce: 12 },
+        },
+        errors: [],
+      }),
+    },
+    "/api/v1/me/products": {
+      get: operation("get", {
+        operationId: "listMyProducts",
+        tag: "Products",
+        summary: "The caller's products",
+        description: "Caller: an organisation. The products it registered, by GTIN.",
+        ok: { status: 200, description: "The products.", schema: "ProductList", example: { products: [x.product] } },
+        errors: orgOnly,
+      }),
+    },
+    "/api/v1/me/batches": {
+      get: operation("get", {
+        operationId: "listMyBatches",
+        tag: "Batches",
+        summary: "The caller's batches",
+        description: "Caller: an organisation. The batches it produced, newest first, a page at a time.",
+        parameters: ["Limit", "Cursor"],
+        ok: {
+          status: 200,
+          description: "A page of batches.",
+          schema: "BatchPage",
+          example: { batches: [x.batch], nextCursor: null },
+        },
+        errors: ["invalid_request", "invalid_cursor", ...orgOnly],
+      }),
+    },
   };
 }
 
@@ -204,7 +263,7 @@ function batchPaths(x: OpenApiExamples): Record<string, Record<string, Schema>> 
           example: { product: x.product },
           headers: ["Location"],
         },
-        errors: ["invalid_request", ...producer, "product_exists", "self_custody", "invalid_gtin"],
+        errors: ["invalid_request", ...producer, "product_exists", "invalid_gtin", ...selfSigned],
         chain: true,
       }),
     },
@@ -231,11 +290,11 @@ function batchPaths(x: OpenApiExamples): Record<string, Record<string, Schema>> 
         ok: { ...batchResponse, status: 201, description: "Registered.", headers: ["Location"] },
         errors: ["invalid_request", ...producer, "not_product_owner", "unknown_product", "unknown_batch"].concat([
           "batch_exists",
-          "self_custody",
           "input_not_active",
           "too_many_inputs",
           "duplicate_input",
           "invalid_lot",
+          ...selfSigned,
         ]),
         chain: true,
       }),

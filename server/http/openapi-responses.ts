@@ -532,6 +532,30 @@ export const responseSchemas: Record<string, Schema> = {
   OrganisationCreated: object({ organisation: ref("Organisation"), apiKey: ref("ApiKey") }, ["organisation", "apiKey"]),
   ApiKeyResponse: wrap("apiKey", "ApiKey"),
   ProductResponse: wrap("product", "Product"),
+  ProductList: object({ products: array(ref("Product")) }, ["products"]),
+  BatchPage: object({ batches: array(ref("Batch")), nextCursor: nullable({ type: "string" }) }, [
+    "batches",
+    "nextCursor",
+  ]),
+  Me: object(
+    {
+      admin: { type: "boolean", description: "Whether the key is the platform admin key." },
+      organisation: nullable(ref("Organisation")),
+      submissionNonce: {
+        type: "integer",
+        minimum: 0,
+        description: "The nonce of the organisation's next Submission (self-custody clients sign it).",
+      },
+      ledgerNonce: nullable({
+        type: "integer",
+        minimum: 0,
+        description:
+          "Self-custody only: the ledger's next `…BySig` nonce of the organisation's account (null while the chain " +
+          "cannot be reached).",
+      }),
+    },
+    ["admin", "organisation"],
+  ),
   BatchResponse: wrap("batch", "Batch"),
   BatchWithCustody: object({ batch: ref("Batch"), custody: nullable(ref("Custody")) }, ["batch", "custody"]),
   Ledger: object(

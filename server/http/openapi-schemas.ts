@@ -145,6 +145,19 @@ const requests: Record<string, Schema> = {
     },
     ["count"],
   ),
+  Authorization: strictObject(
+    {
+      nonce: { type: "integer", minimum: 0, description: "The ledger nonce of the account (`GET /api/v1/me`)." },
+      deadline: { type: "integer", minimum: 0, description: "Unix seconds after which the signature is void." },
+      signature: { type: "string", pattern: "^0x[0-9a-fA-F]{130}$" },
+    },
+    ["nonce", "deadline", "signature"],
+    {
+      description:
+        "Self-custody only: the organisation's EIP-712 signature of the ledger request (`RegisterProduct`, " +
+        "`RegisterBatch`; domain and types in contracts/libraries/LedgerTypes.sol). The gateway checks and relays it.",
+    },
+  ),
   NewProduct: strictObject(
     {
       gtin: ref("Gtin"),
@@ -152,6 +165,7 @@ const requests: Record<string, Schema> = {
       category: ref("Category"),
       standard: text(100, "执行标准: the standard the product is made to (GB, GB/T, 团体标准 or 企业标准 code)."),
       brand: text(100),
+      authorization: ref("Authorization"),
     },
     ["gtin", "name", "category", "standard"],
   ),
@@ -173,6 +187,7 @@ const requests: Record<string, Schema> = {
         description:
           "The registered batches this batch was made from (its parents), e.g. a hotpot base's chili and tallow lots.",
       }),
+      authorization: ref("Authorization"),
     },
     ["gtin", "lot", "quantity", "productionDate"],
     { description: "A batch (追溯单元) to register on-chain; the caller must own the product." },

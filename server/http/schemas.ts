@@ -77,6 +77,18 @@ export const newOrganisationSchema = z
 
 export const reasonSchema = z.object({ reason: cleanText(500) }).strict();
 
+/**
+ * A self-custody organisation's EIP-712 signature of a ledger request (`RegisterProduct`,
+ * `RegisterBatch`), with the ledger nonce and the deadline (Unix seconds) it signed.
+ */
+export const authorizationSchema = z
+  .object({
+    nonce: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    deadline: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/, { message: "must be a 65-byte hex signature" }),
+  })
+  .strict();
+
 export const newProductSchema = z
   .object({
     gtin: gtinSchema,
@@ -84,6 +96,7 @@ export const newProductSchema = z
     category: z.enum(CATEGORIES),
     standard: cleanText(100),
     brand: cleanText(100).optional(),
+    authorization: authorizationSchema.optional(),
   })
   .strict();
 
@@ -100,6 +113,7 @@ export const newBatchSchema = z
       .array(z.object({ gtin: gtinSchema, lot: lotSchema }).strict())
       .max(32)
       .default([]),
+    authorization: authorizationSchema.optional(),
   })
   .strict()
   .refine((b) => !b.expiryDate || b.expiryDate >= b.productionDate, {

@@ -190,6 +190,7 @@ async function batchRegistered(
     statusHistory: [],
   };
   await changes.put("batches", keys.batch(batchId), record);
+  await changes.put("batches", keys.producerBatch(producer, at.block, batchId), batchId);
   // The reverse lineage edge, so a recall can find everything made from a lot.
   for (const parent of parents) await changes.put("batches", keys.child(parent, batchId), batchId);
 }

@@ -226,7 +226,7 @@ export class IngestService {
 
     const tree = submissionTree(hashes);
     const nonceKey = keys.submissionNonce(org.orgId);
-    const nonce: number = this.nonces.get(org.orgId) ?? (await this.deps.store.journal.get(nonceKey)) ?? 0;
+    const nonce = await this.nextNonce(org.orgId);
     const submission = { org: org.account, root: tree.root, count: hashes.length, nonce: BigInt(nonce) };
     const digest = submissionDigest(this.deps.domain, submission);
     const signature = await this.signature(org, body, submission, digest, nonce);
@@ -318,6 +318,11 @@ export class IngestService {
         else heldBatches.delete(hold.batchId);
       }
     };
+  }
+
+  /** The nonce organisation `orgId` signs its next submission with (self-custody clients ask for it). */
+  async nextNonce(orgId: string): Promise<number> {
+    return this.nonces.get(orgId) ?? ((await this.deps.store.journal.get(keys.submissionNonce(orgId))) as number) ?? 0;
   }
 
   private async signature(

@@ -107,6 +107,39 @@ export class Queries {
     return record;
   }
 
+  /** The products organisation `orgId` registered, by GTIN (products are few: a scan). */
+  async productsOf(orgId: string): Promise<ProductRecord[]> {
+    const products: ProductRecord[] = [];
+    const range = { gte: keys.product(""), lt: keys.product("\uffff") };
+    for await (const value of this.store.products.values(range)) {
+      const product = value as ProductRecord;
+      if (product.owner === orgId) products.push(product);
+    }
+    return products;
+  }
+
+  /** A page of the batches organisation `orgId` produced, newest first. `cursor` comes from the last page. */
+  async batchesOf(
+    orgId: string,
+    options: { limit?: number; cursor?: string | null },
+  ): Promise<{ batches: BatchRecord[]; nextCursor: string | null }> {
+    const limit = Math.min(Math.max(options.limit ?? 50, 1), MAX_PAGE);
+    const range = keys.producerBatchRange(orgId);
+    let lt = range.lt;
+    if (options.cursor) {
+      lt = Buffer.from(options.cursor, "base64url").toString("utf8");
+      if (!lt.startsWith(range.gte)) throw new HttpError(400, "invalid_cursor", "this cursor is not for this list");
+    }
+    const entries = await this.store.batches.iterator({ gte: range.gte, lt, reverse: true, limit: limit + 1 }).all();
+    const page = entries.slice(0, limit);
+    const records = (await this.store.batches.getMany(page.map(([, batchId]) => keys.batch(batchId as string)))) as (
+      BatchRecord | undefined
+    )[];
+    const nextCursor =
+      entries.length > limit ? Buffer.from(page[page.length - 1]![0], "utf8").toString("base64url") : null;
+    return { batches: records.filter((record): record is BatchRecord => record !== undefined), nextCursor };
+  }
+
   /** A page of the batch's events in the order they were accepted. `cursor` comes from the last page. */
   async batchEvents(
     batchId: string,

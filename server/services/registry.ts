@@ -4,11 +4,12 @@
  * organisation's EIP-712 signature relayed by the gateway, then read back through the indexer so
  * that the answer and every later read agree with the chain.
  */
-import { id, isAddress, type Wallet } from "ethers";
+import { getAddress, id, isAddress, verifyTypedData, type Wallet } from "ethers";
 
 import { generateSigningKey, openKey, sealKey } from "../chain/custody";
 import { ChainUnavailableError, LedgerRevertError, TransactionRejectedError } from "../chain/errors";
-import type { LedgerClient } from "../chain/ledger-client";
+import type { LedgerClient, OrgSigner } from "../chain/ledger-client";
+import { LEDGER_TYPES, type LedgerTypeName } from "../chain/typed-data";
 import { batchIdOf } from "../domain/batch-id";
 import { canonicalHash } from "../domain/canonical";
 import { isValidUscc, orgIdOf } from "../domain/identifiers";
@@ -48,6 +49,13 @@ export interface NewOrganisation {
   roles: RoleName[];
   /** Self-custody: the organisation's own account; the gateway then keeps no key for it. */
   account?: string;
+}
+
+/** A self-custody organisation's own signature of a ledger request, with the nonce and deadline it signed. */
+export interface ClientAuthorization {
+  nonce: number;
+  deadline: number;
+  signature: string;
 }
 
 export class Registry {
@@ -160,20 +168,33 @@ export class Registry {
     return this.org(orgId);
   }
 
-  async registerProduct(org: OrgRecord, metadata: ProductMetadata): Promise<ProductRecord> {
+  async registerProduct(
+    org: OrgRecord,
+    metadata: ProductMetadata,
+    authorization?: ClientAuthorization,
+  ): Promise<ProductRecord> {
     const { store, ledger } = this.deps;
     if (await store.products.get(keys.product(metadata.gtin))) {
       throw new HttpError(409, "product_exists", `product ${metadata.gtin} is registered already`);
     }
     const metadataHash = canonicalHash(metadata);
     const sent = await this.withMetadata(store.products, metadataHash, metadata, async () =>
-      ledger.registerProduct(await this.signer(org), BigInt(metadata.gtin), metadataHash),
+      ledger.registerProduct(
+        await this.requestSigner(org, "RegisterProduct", { gtin: BigInt(metadata.gtin), metadataHash }, authorization),
+        BigInt(metadata.gtin),
+        metadataHash,
+      ),
     );
     await this.deps.indexed(sent.blockNumber);
     return (await store.products.get(keys.product(metadata.gtin))) as ProductRecord;
   }
 
-  async registerBatch(org: OrgRecord, metadata: BatchMetadata, inputs: string[]): Promise<BatchRecord> {
+  async registerBatch(
+    org: OrgRecord,
+    metadata: BatchMetadata,
+    inputs: string[],
+    authorization?: ClientAuthorization,
+  ): Promise<BatchRecord> {
     const { store, ledger } = this.deps;
     const batchId = batchIdOf(metadata.gtin, metadata.lot);
     if (await store.batches.get(keys.batch(batchId))) {
@@ -190,7 +211,18 @@ export class Registry {
     if (missing.length > 0) throw new HttpError(404, "unknown_batch", "an input batch is not registered", { missing });
     const metadataHash = canonicalHash(metadata);
     const sent = await this.withMetadata(store.batches, metadataHash, metadata, async () =>
-      ledger.registerBatch(await this.signer(org), BigInt(metadata.gtin), metadata.lot, metadataHash, inputs),
+      ledger.registerBatch(
+        await this.requestSigner(
+          org,
+          "RegisterBatch",
+          { gtin: BigInt(metadata.gtin), lot: metadata.lot, metadataHash, parents: inputs },
+          authorization,
+        ),
+        BigInt(metadata.gtin),
+        metadata.lot,
+        metadataHash,
+        inputs,
+      ),
     );
     await this.deps.indexed(sent.blockNumber);
     return (await store.batches.get(keys.batch(batchId))) as BatchRecord;
@@ -292,6 +324,73 @@ export class Registry {
 
   private changingAccounts<T>(change: () => Promise<T>): Promise<T> {
     return this.deps.accountChange ? this.deps.accountChange(change) : change();
+  }
+
+  /** The ledger's next `…BySig` nonce of `org`'s account. */
+  ledgerNonce(org: OrgRecord): Promise<bigint> {
+    return this.deps.ledger.nonceOf(org.account);
+  }
+
+  /**
+   * Who signs `org`'s request `type`: its custodial key, or — self-custody — the authorization it
+   * sent, checked here (signer, nonce, deadline) so that a wrong one is refused before it costs a
+   * transaction.
+   */
+  private async requestSigner(
+    org: OrgRecord,
+    type: Exclude<LedgerTypeName, "Submission">,
+    message: Record<string, unknown>,
+    authorization: ClientAuthorization | undefined,
+  ): Promise<OrgSigner> {
+    if (org.custody === "custodial") {
+      if (authorization) {
+        throw new HttpError(
+          400,
+          "unexpected_authorization",
+          "the gateway signs this organisation's requests with the key it keeps; send no authorization",
+        );
+      }
+      return this.signer(org);
+    }
+    if (!authorization) {
+      throw new HttpError(
+        400,
+        "signature_required",
+        "this organisation signs its own requests: send authorization {nonce, deadline, signature}",
+      );
+    }
+    const { nonce, deadline, signature } = authorization;
+    const fields = { signer: getAddress(org.account), nonce: BigInt(nonce), deadline: BigInt(deadline) };
+    let recovered: string;
+    try {
+      recovered = verifyTypedData(
+        this.deps.ledger.domain,
+        { [type]: [...LEDGER_TYPES[type]] },
+        { ...message, ...fields },
+        signature,
+      );
+    } catch {
+      throw new HttpError(422, "invalid_signature", "the signature is not a valid secp256k1 signature");
+    }
+    if (recovered !== fields.signer) {
+      throw new HttpError(422, "invalid_signature", `the ${type} signature is not from this organisation's account`, {
+        expectedSigner: fields.signer,
+        recoveredSigner: recovered,
+      });
+    }
+    if (deadline * 1000 <= Date.now()) {
+      throw new HttpError(422, "signature_expired", "the authorization's deadline has passed; sign it again", {
+        deadline,
+      });
+    }
+    const expected = await this.deps.ledger.nonceOf(fields.signer);
+    if (fields.nonce !== expected) {
+      throw new HttpError(409, "wrong_nonce", `the next ledger nonce of this organisation is ${expected}`, {
+        expected: Number(expected),
+        got: nonce,
+      });
+    }
+    return { ...fields, signature };
   }
 
   /** The custodial signing key of `org`. */

@@ -58,6 +58,9 @@ export const keys = {
   /** batches and their lineage (both directions). */
   batch: (batchId: string) => `batch:${batchId}`,
   child: (parentId: string, childId: string) => `child:${parentId}:${childId}`,
+  /** batches (derived): a producer's batches in the order they were registered (block, then id). */
+  producerBatch: (orgId: string, block: number, batchId: string) => `by:${orgId}:${pad(block, SEQ_WIDTH)}:${batchId}`,
+  producerBatchRange: (orgId: string) => ({ gte: `by:${orgId}:`, lt: `by:${orgId};` }),
   childRange: (parentId: string) => ({ gte: `child:${parentId}:`, lt: `child:${parentId};` }),
   batchState: (batchId: string) => `state:${batchId}`,
 

@@ -453,6 +453,43 @@ describe("HTTP API: the authorization matrix (every operation × every caller)",
       },
     },
     {
+      op: "GET /api/v1/me",
+      send: () => get("/api/v1/me"),
+      roles: everyone(200),
+      ok: (res, who) => {
+        const org = orgOf(who);
+        if (!org) return expect(res.body).to.deep.equal({ admin: true, organisation: null });
+        expect(res.body.admin).to.equal(false);
+        expect(Object.keys(res.body.organisation).sort()).to.deep.equal(PUBLIC_ORG_FIELDS);
+        expect(res.body.organisation.orgId).to.equal(org.orgId);
+        expect(res.body.submissionNonce).to.be.a("number");
+      },
+    },
+    {
+      op: "GET /api/v1/me/products",
+      send: () => get("/api/v1/me/products"),
+      roles: roles(200, { admin: ORGANISATION_REQUIRED }),
+      ok: (res, who) => {
+        const org = orgOf(who)!;
+        for (const product of res.body.products) expect(product.owner).to.equal(org.orgId);
+        if (who === "producer")
+          expect(res.body.products.map((p: { gtin: string }) => p.gtin)).to.include(LOTS.main.gtin);
+        if (who === "inspector") expect(res.body.products).to.deep.equal([]);
+      },
+    },
+    {
+      op: "GET /api/v1/me/batches",
+      send: () => get("/api/v1/me/batches?limit=200"),
+      roles: roles(200, { admin: ORGANISATION_REQUIRED }),
+      ok: (res, who) => {
+        const org = orgOf(who)!;
+        for (const batch of res.body.batches) expect(batch.producer).to.equal(org.orgId);
+        if (who === "producer")
+          expect(res.body.batches.map((b: { batchId: string }) => b.batchId)).to.include(batchId("main"));
+        if (who === "inspector") expect(res.body.batches).to.deep.equal([]);
+      },
+    },
+    {
       op: "GET /api/v1/organisations/{orgId}",
       send: () => get(`/api/v1/organisations/${orgs.producer.orgId}`),
       roles: everyone(200),

@@ -33,6 +33,7 @@ import { epcisRoutes } from "../../server/http/routes/epcis";
 import { regulatorRoutes } from "../../server/http/routes/regulator";
 import { evidenceRoutes, verificationRoutes } from "../../server/http/routes/verification";
 import { labelRoutes } from "../../server/http/routes/labels";
+import { meRoutes } from "../../server/http/routes/me";
 import { organisationRoutes } from "../../server/http/routes/organisations";
 import { adminRoutes } from "../../server/http/routes/admin";
 import {
@@ -238,6 +239,7 @@ describe("OpenAPI document", () => {
     const documented = operations().map(({ method, path: p }) => `${method.toUpperCase()} ${p}`);
     // Routes of routes/*.ts sit behind the API-key check; app.ts's own routes do not.
     const keyed = [
+      ...routesOf(meRoutes({} as never, {} as never, {} as never, PUBLIC_URL), "/api/v1"),
       ...routesOf(organisationRoutes({} as never, {} as never), "/api/v1"),
       ...routesOf(batchRoutes({} as never, {} as never, PUBLIC_URL, {} as never), "/api/v1"),
       ...routesOf(eventRoutes({} as never, {} as never), "/api/v1"),

@@ -29,8 +29,8 @@ export function batchRoutes(registry: Registry, queries: Queries, publicUrl: str
 
   router.post("/products", async (req, res) => {
     const org = requireOrg(res, ["producer"]);
-    const input = parse(newProductSchema, req.body, "the product");
-    const product = await registry.registerProduct(org, input);
+    const { authorization, ...metadata } = parse(newProductSchema, req.body, "the product");
+    const product = await registry.registerProduct(org, metadata, authorization);
     res.status(201).location(`/api/v1/products/${product.gtin}`).json({ product });
   });
 
@@ -41,11 +41,12 @@ export function batchRoutes(registry: Registry, queries: Queries, publicUrl: str
   router.post("/batches", async (req, res) => {
     const org = requireOrg(res, ["producer"]);
     const input = parse(newBatchSchema, req.body, "the batch");
-    const { inputs, ...metadata } = input;
+    const { inputs, authorization, ...metadata } = input;
     const batch = await registry.registerBatch(
       org,
       metadata,
       inputs.map((key) => batchIdOf(key.gtin, key.lot)),
+      authorization,
     );
     res
       .status(201)
