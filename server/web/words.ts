@@ -6,7 +6,8 @@ import type { BizStep } from "../domain/events";
 
 export type Lang = "zh" | "en";
 
-const STEPS: Record<BizStep, [string, string]> = {
+/** Each step in Chinese and English (the factory CLI also accepts the Chinese words in CSV files). */
+export const STEP_WORDS: Record<BizStep, [string, string]> = {
   commissioning: ["生产", "Produced"],
   transforming: ["加工", "Processed"],
   inspecting: ["检验", "Inspected"],
@@ -31,7 +32,7 @@ export function stepWords(step: BizStep, disposition: string | null, lang: Lang)
   if (step === "inspecting" && disposition === "conformant") return ["检验合格", "Passed inspection"][i]!;
   if (step === "inspecting" && disposition === "non_conformant") return ["检验不合格", "Failed inspection"][i]!;
   if (step === "storing" && disposition === "sellable_accessible") return ["上架", "On the shelf"][i]!;
-  return STEPS[step][i];
+  return STEP_WORDS[step][i];
 }
 
 const LABELS = {
