@@ -33,7 +33,7 @@ export function decodeCsv(bytes: Uint8Array, encoding: Encoding = "auto"): Decod
     throw new CsvError('the file is UTF-16 (Excel\'s "Unicode text"); save it as "CSV UTF-8" or "CSV"', 1);
   }
   if (encoding === "gb18030") return { text: iconv.decode(buffer, "gb18030"), encoding: "gb18030" };
-  if (bom) return { text: strictUtf8(buffer.subarray(3), encoding === "utf-8"), encoding: "utf-8 with BOM" };
+  if (bom) return { text: strictUtf8(buffer.subarray(3)), encoding: "utf-8 with BOM" };
   try {
     return { text: new TextDecoder("utf-8", { fatal: true }).decode(buffer), encoding: "utf-8" };
   } catch {
@@ -42,12 +42,12 @@ export function decodeCsv(bytes: Uint8Array, encoding: Encoding = "auto"): Decod
   }
 }
 
-function strictUtf8(buffer: Buffer, required: boolean): string {
+/** A file that says it is UTF-8 (a byte-order mark) but is not is damaged: refused, never garbled. */
+function strictUtf8(buffer: Buffer): string {
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(buffer);
   } catch {
-    if (required) throw new CsvError("the file starts with a UTF-8 byte-order mark but is not valid UTF-8", 1);
-    return buffer.toString("utf8");
+    throw new CsvError("the file starts with a UTF-8 byte-order mark but is not valid UTF-8: it is damaged", 1);
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, Option } from "commander";
 
+import { version } from "../package.json";
 import { CATEGORIES } from "../server/http/schemas";
 import { CHONGQING_DISTRICTS, UNITS } from "../server/domain/events";
 import { explain } from "./client";
@@ -46,14 +47,16 @@ YUTRACE_CONFIG names another file; YUTRACE_GATEWAY and YUTRACE_API_KEY override 
 export function program(): Command {
   const cli = new Command("yutrace")
     .description(bi("渝溯 — 产品质量追溯企业工具", "YuTrace — product traceability for factories"))
-    .version("0.1.0", "-V, --version", bi("显示版本", "show the version"))
+    .version(version, "-V, --version", bi("显示版本", "show the version"))
     .helpOption("-h, --help", bi("显示帮助", "show help"))
     .helpCommand("help [command]", bi("显示命令帮助", "show help for a command"))
     .option("--config <file>", bi("设置文件", "settings file"))
     .option("--gateway <url>", bi("网关地址（覆盖设置）", "gateway URL (overrides the settings)"))
     .addHelpText("after", EXAMPLES)
     .showHelpAfterError(bi("（用 --help 查看用法）", "(add --help for usage)"))
-    .configureHelp({ sortSubcommands: false });
+    .configureHelp({ sortSubcommands: false })
+    // Before the subcommands are added, so that they inherit it: main() decides the exit code.
+    .exitOverride();
 
   const configFile = () => configPath(cli.opts().config);
   const session = () => Session.open(configFile(), { gateway: cli.opts().gateway });
@@ -301,7 +304,6 @@ async function keyFileOf(configFile: string): Promise<string> {
 
 export async function main(argv: string[]): Promise<number> {
   const cli = program();
-  cli.exitOverride();
   try {
     await cli.parseAsync(argv, { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : EXIT_OK;

@@ -83,20 +83,28 @@ export const COLUMNS: Record<ImportKind, Record<string, ColumnSpec>> = {
 
 /** What a file holds, from its header: an events file has a business-step column. */
 export function kindOf(header: string[]): ImportKind | null {
-  const names = header.map(normalise);
-  const has = (column: string, kind: ImportKind) =>
-    names.some((name) => name === column || COLUMNS[kind][column]!.aliases.includes(name));
+  const has = (column: string, kind: ImportKind) => header.some((name) => keyOf(name, kind) === column);
   if (has("biz_step", "events")) return "events";
   if (has("production_date", "batches")) return "batches";
   return null;
 }
 
-const normalise = (name: string) =>
+/** A header name compared loosely: case, spaces, hyphens and underscores do not matter. */
+const loose = (name: string) =>
   name
     .replace(/^\uFEFF/, "")
     .trim()
     .toLowerCase()
-    .replace(/[\s-]+/g, "_");
+    .replace(/[\s_-]+/g, "");
+
+/** The column key a header name stands for in a `kind` file, by its English name or an alias. */
+function keyOf(name: string, kind: ImportKind): string | undefined {
+  const wanted = loose(name);
+  if (wanted === "") return undefined;
+  return Object.entries(COLUMNS[kind]).find(
+    ([key, spec]) => loose(key) === wanted || spec.aliases.some((alias) => loose(alias) === wanted),
+  )?.[0];
+}
 
 /** Where each known column sits in the file, or the header's problems. */
 export function mapHeader(
@@ -107,9 +115,8 @@ export function mapHeader(
   const columns = new Map<string, number>();
   const problems: RowProblem[] = [];
   header.forEach((raw, index) => {
-    const name = normalise(raw);
-    if (name === "") return;
-    const key = specs[name] ? name : Object.keys(specs).find((k) => specs[k]!.aliases.includes(name.replace(/_/g, "")));
+    if (loose(raw) === "") return;
+    const key = keyOf(raw, kind);
     const at = { row: 1, column: raw, letter: columnLetter(index) };
     if (!key) {
       problems.push({ ...at, message: `unknown column; a ${kind} file has: ${Object.keys(specs).join(", ")}` });
