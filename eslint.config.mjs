@@ -13,6 +13,12 @@ export default tseslint.config(
     },
   },
   {
+    // CommonJS launchers and preloads, run by Node as they are.
+    files: ["bin/**/*.js", "server/**/*.js"],
+    languageOptions: { sourceType: "commonjs", globals: { __dirname: "readonly", Buffer: "readonly" } },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
+  {
     files: ["test/**/*.ts"],
     rules: { "@typescript-eslint/no-unused-expressions": "off" },
   },

@@ -19,6 +19,8 @@ export class GatewayError extends Error {
 
 export interface RequestOptions {
   body?: unknown;
+  /** A body sent as it is, with its content type (a certificate document). */
+  raw?: { bytes: Uint8Array; type: string };
   idempotencyKey?: string;
   accept?: string;
   /** Retry on 429/503 and when the gateway cannot be reached (default: GET only). */
@@ -82,8 +84,13 @@ export class GatewayClient {
     const headers: Record<string, string> = { Accept: options.accept ?? "application/json" };
     if (this.apiKey) headers.Authorization = `Bearer ${this.apiKey}`;
     if (options.body !== undefined) headers["Content-Type"] = "application/json";
+    if (options.raw) headers["Content-Type"] = options.raw.type;
     if (options.idempotencyKey) headers["Idempotency-Key"] = options.idempotencyKey;
-    const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const payload = options.raw
+      ? options.raw.bytes
+      : options.body === undefined
+        ? undefined
+        : JSON.stringify(options.body);
     const retry = options.retry ?? false;
     const giveUpAt = Date.now() + (options.retryForMs ?? 120_000);
     for (let attempt = 1; ; attempt++) {

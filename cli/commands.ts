@@ -1,4 +1,6 @@
 /** The commands of `yutrace` other than import, labels and verify: login, keys, products, batches, events. */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
 import { createInterface } from "node:readline/promises";
 
 import { batchIdOf } from "../server/domain/batch-id";
@@ -457,6 +459,36 @@ export async function eventsAdd(session: Session, options: EventOptions): Promis
   print(`已记录 recorded ${event.bizStep} of ${batch.gtin}/${batch.lot}${wallet ? ", signed by your own key" : ""}`);
   print(`  event id   ${id}`);
   print(`  submission ${answer.body.submission.id} (anchored on-chain within seconds)`);
+}
+
+// ---------------------------------------------------------------- certificates
+
+const DOCUMENT_TYPES: Record<string, string> = {
+  ".pdf": "application/pdf",
+  ".png": "image/png",
+  ".jpg": "image/jpeg",
+  ".jpeg": "image/jpeg",
+};
+
+/** Uploads an inspection report; prints the SHA-256 that events name it by (cert_hash). */
+export async function certificatesUpload(session: Session, file: string): Promise<void> {
+  const type = DOCUMENT_TYPES[path.extname(file).toLowerCase()];
+  if (!type) throw new CliError(`${file}: a certificate is a PDF, PNG or JPEG file (.pdf, .png, .jpg)`, EXIT_USAGE);
+  const bytes = await readFile(file).catch((error: NodeJS.ErrnoException) => {
+    throw new CliError(`cannot read ${file}: ${error.code === "ENOENT" ? "no such file" : error.message}`, EXIT_USAGE);
+  });
+  const answer = await session.client
+    .post<{ certificate: { sha256: string; url: string; size: number } }>("/api/v1/certificates", undefined, {
+      raw: { bytes, type },
+      retry: true,
+    })
+    .catch((error: unknown) => {
+      throw explain(error);
+    });
+  const { sha256, url } = answer.body.certificate;
+  print(`${answer.status === 201 ? "已上传 uploaded" : "已存在 on file already"}: ${file}`);
+  print(`  sha256 ${sha256}   (the cert_hash column / --cert-hash of the inspection event)`);
+  print(`  ${new URL(url, session.client.base).href}`);
 }
 
 // ---------------------------------------------------------------- output

@@ -7,26 +7,13 @@ import { Command, CommanderError, Option } from "commander";
 import { version } from "../package.json";
 import { CATEGORIES } from "../server/http/schemas";
 import { CHONGQING_DISTRICTS, UNITS } from "../server/domain/events";
-import { explain } from "./client";
-import {
-  batchesAdd,
-  batchesList,
-  batchesShow,
-  eventsAdd,
-  keysGenerate,
-  keysShow,
-  login,
-  productsAdd,
-  productsList,
-  whoami,
-} from "./commands";
 import { configPath, keyFilePath, readConfig } from "./config";
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "./errors";
-import { runImport } from "./import";
-import { labels } from "./labels";
-import { Session } from "./session";
-import { runVerifier } from "./verify";
+import type { Session } from "./session";
 
+// Command modules load when their command runs: `yutrace --help` need not load ethers, PDFKit or the
+// CSV decoder, and every command starts sooner.
+const commands = () => import("./commands");
 /** A description in both languages. */
 const bi = (zh: string, en: string) => `${zh} · ${en}`;
 
@@ -59,7 +46,8 @@ export function program(): Command {
     .exitOverride();
 
   const configFile = () => configPath(cli.opts().config);
-  const session = () => Session.open(configFile(), { gateway: cli.opts().gateway });
+  const session = async (): Promise<Session> =>
+    (await import("./session")).Session.open(configFile(), { gateway: cli.opts().gateway });
   const signLocally = () =>
     new Option("--sign-locally", bi("用本企业自己的密钥签名（自持密钥）", "sign with your own key (self-custody)"));
 
@@ -72,14 +60,14 @@ export function program(): Command {
     .option("--key-file <file>", bi("自持签名密钥文件", "your own signing key file"))
     .action(async (options, command: Command) => {
       const gateway = options.gateway ?? command.parent!.opts().gateway;
-      await login(configFile(), { ...options, gateway });
+      await (await commands()).login(configFile(), { ...options, gateway });
     });
 
   cli
     .command("whoami")
     .description(bi("显示当前登录的企业", "show who the API key belongs to"))
     .option("--json", "JSON")
-    .action(async (options) => whoami(await session(), configFile(), Boolean(options.json)));
+    .action(async (options) => (await commands()).whoami(await session(), configFile(), Boolean(options.json)));
 
   const keys = cli.command("keys").description(bi("自持签名密钥", "your own signing key (self-custody)"));
   keys
@@ -93,12 +81,12 @@ export function program(): Command {
     .option("--out <file>", bi("密钥文件（默认在设置目录）", "key file (default: next to the settings)"))
     .action(async (options) => {
       const file = options.out ?? (await keyFileOf(configFile()));
-      await keysGenerate(configFile(), file, Boolean(options.out));
+      await (await commands()).keysGenerate(configFile(), file, Boolean(options.out));
     });
   keys
     .command("show")
     .description(bi("显示签名密钥的地址", "show the signing key's address"))
-    .action(async () => keysShow(await keyFileOf(configFile())));
+    .action(async () => (await commands()).keysShow(await keyFileOf(configFile())));
 
   const products = cli.command("products").description(bi("产品", "products"));
   products
@@ -113,12 +101,14 @@ export function program(): Command {
     .requiredOption("--standard <code>", bi("执行标准", "the standard it is made to, e.g. GB/T 23183"))
     .option("--brand <brand>", bi("品牌", "brand"))
     .addOption(signLocally())
-    .action(async (options) => productsAdd(await session(), { ...options, signLocally: Boolean(options.signLocally) }));
+    .action(async (options) =>
+      (await commands()).productsAdd(await session(), { ...options, signLocally: Boolean(options.signLocally) }),
+    );
   products
     .command("list")
     .description(bi("列出本企业的产品", "list your products"))
     .option("--json", "JSON")
-    .action(async (options) => productsList(await session(), Boolean(options.json)));
+    .action(async (options) => (await commands()).productsList(await session(), Boolean(options.json)));
 
   const batches = cli.command("batches").description(bi("批次", "batches"));
   batches
@@ -134,7 +124,9 @@ export function program(): Command {
     .addOption(new Option("--district <district>", bi("区县", "district")).choices([...CHONGQING_DISTRICTS]))
     .option("--input <gtin/lot>", bi("原料批次（可重复）", "an input batch (repeatable)"), collect, [])
     .addOption(signLocally())
-    .action(async (options) => batchesAdd(await session(), { ...options, signLocally: Boolean(options.signLocally) }));
+    .action(async (options) =>
+      (await commands()).batchesAdd(await session(), { ...options, signLocally: Boolean(options.signLocally) }),
+    );
   batches
     .command("list")
     .description(bi("列出本企业的批次（最新在前）", "list your batches, newest first"))
@@ -142,7 +134,7 @@ export function program(): Command {
     .option("--all", bi("全部", "every one"))
     .option("--json", "JSON")
     .action(async (options) =>
-      batchesList(await session(), {
+      (await commands()).batchesList(await session(), {
         limit: positive(options.limit, "--limit"),
         all: Boolean(options.all),
         json: Boolean(options.json),
@@ -157,7 +149,9 @@ export function program(): Command {
       ),
     )
     .option("--json", "JSON")
-    .action(async (ref: string, options) => batchesShow(await session(), ref, Boolean(options.json)));
+    .action(async (ref: string, options) =>
+      (await commands()).batchesShow(await session(), ref, Boolean(options.json)),
+    );
 
   const events = cli.command("events").description(bi("追溯事件", "trace events"));
   events
@@ -191,7 +185,21 @@ export function program(): Command {
     .option("--cert-number <number>", bi("报告编号", "certificate number"))
     .option("--comment <text>", bi("备注（消费者可见）", "comment shown to consumers"))
     .addOption(signLocally())
-    .action(async (options) => eventsAdd(await session(), { ...options, signLocally: Boolean(options.signLocally) }));
+    .action(async (options) =>
+      (await commands()).eventsAdd(await session(), { ...options, signLocally: Boolean(options.signLocally) }),
+    );
+
+  cli
+    .command("certificates")
+    .description(bi("检验报告", "inspection reports"))
+    .command("upload <file>")
+    .description(
+      bi(
+        "上传检验报告（PDF/PNG/JPEG），得到事件引用的 SHA-256",
+        "upload a report (PDF/PNG/JPEG); prints the SHA-256 events name it by",
+      ),
+    )
+    .action(async (file: string) => (await commands()).certificatesUpload(await session(), file));
 
   cli
     .command("import <file>")
@@ -216,7 +224,9 @@ export function program(): Command {
     .option("--chunk <n>", bi("每次提交的事件数", "events per submission"), "500")
     .addOption(signLocally())
     .action(async (file: string, options) => {
-      const summary = await runImport(await session(), {
+      const summary = await (
+        await import("./import")
+      ).runImport(await session(), {
         file,
         kind: options.type,
         encoding: options.encoding,
@@ -253,7 +263,7 @@ export function program(): Command {
     )
     .option("--columns <n>", bi("每行标签数", "labels across"))
     .option("--rows <n>", bi("每列标签数", "labels down"))
-    .action(async (ref: string, options) => labels(await session(), ref, options));
+    .action(async (ref: string, options) => (await import("./labels")).labels(await session(), ref, options));
 
   cli
     .command("verify <link>")
@@ -279,7 +289,9 @@ export function program(): Command {
       if (options.ancestors) argv.push("--ancestors");
       if (options.allowPending) argv.push("--allow-pending");
       if (options.json) argv.push("--json");
-      process.exitCode = await runVerifier(argv, "usage: yutrace verify <digital-link-url> [--rpc <json-rpc-url>] …", {
+      process.exitCode = await (
+        await import("./verify")
+      ).runVerifier(argv, "usage: yutrace verify <digital-link-url> [--rpc <json-rpc-url>] …", {
         rpc: config.rpc,
       });
     });
@@ -314,7 +326,7 @@ export async function main(argv: string[]): Promise<number> {
         ? EXIT_OK
         : EXIT_USAGE;
     }
-    const failure = explain(error);
+    const failure = (await import("./client")).explain(error);
     if (failure instanceof CliError) {
       process.stderr.write(`错误 error: ${failure.message}\n`);
       for (const line of failure.lines) process.stderr.write(`  ${line}\n`);

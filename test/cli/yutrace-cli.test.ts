@@ -7,6 +7,7 @@
  * alters a self-signed event is caught by `yutrace verify`), label sheets and single events.
  */
 import { execFile, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import http from "node:http";
@@ -29,6 +30,7 @@ import {
   bearer,
   createOrganisation,
   dateIn,
+  pdfBytes,
   quiesce,
   startTestGateway,
   type TestGateway,
@@ -644,6 +646,30 @@ describe("yutrace CLI against a real gateway", function () {
       expect(serials.text.trim().split(/\r?\n/)).to.have.length(51);
       const bad = await yutrace("hotpot", ["labels", "06938850101018/HG20261117-01", "--count", "0", "--out", out]);
       expect(bad.code).to.equal(2);
+    });
+
+    it("uploads an inspection report and records the inspection that names it", async function () {
+      const file = path.join(dir, "report.pdf");
+      await writeFile(file, pdfBytes("CQFQ-2026-1188 牛油 GB 10146"));
+      const upload = await ok("hotpot", ["certificates", "upload", file]);
+      const sha256 = /sha256 ([0-9a-f]{64})/.exec(upload.stdout)![1]!;
+      expect(sha256).to.equal(
+        createHash("sha256")
+          .update(await readFile(file))
+          .digest("hex"),
+      );
+      const run = await ok("hotpot", ["events", "add", "--batch", "06938850101186/CL20261119-01", "--step", "检验", "--disposition", "合格", "--time", `${dateIn(-1)} 11:00`, "--quantity", "2", "--unit", "千克", "--cert-hash", sha256, "--cert-issuer", "重庆市食品质量检验检测中心", "--cert-standard", "GB 10146", "--cert-result", "合格", "--cert-number", "CQFQ-2026-1188"]); // prettier-ignore
+      const id = /event id +(0x[0-9a-f]{64})/.exec(run.stdout)![1]!;
+      const event = (await request(t.url).get(`/api/v1/events/${id}`).set(bearer(t.adminKey))).body.event;
+      expect(event.certificationInfo).to.deep.equal({
+        documentHash: sha256,
+        issuer: "重庆市食品质量检验检测中心",
+        standard: "GB 10146",
+        result: "conformant",
+        certificateNumber: "CQFQ-2026-1188",
+      });
+      const notPdf = await yutrace("hotpot", ["certificates", "upload", path.join(EXAMPLES, "garments", "events.csv")]);
+      expect(notPdf.code).to.equal(2);
     });
 
     it("records one event from options, and refuses bad options naming them", async function () {

@@ -305,7 +305,9 @@ describe("Indexer", function () {
     expect(batch.statusHistory.map((change) => [change.previous, change.status])).to.deep.equal([["active", "held"]]);
     expect(await store.meta.get(keys.undo(block))).to.deep.equal([
       { sublevel: "batches", key: keys.batch(batchId), previous: null },
+      { sublevel: "batches", key: keys.producerBatch(batch.producer, block, batchId), previous: null },
     ]);
+    expect(await store.batches.get(keys.producerBatch(batch.producer, block, batchId))).to.equal(batchId);
   });
 
   it("writes a block's records, undo log, block hash and cursor in one batch", async function () {
