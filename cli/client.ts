@@ -75,7 +75,12 @@ export class GatewayClient {
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<Answer<T>> {
     const res = await this.send(method, path, options);
     const type = res.headers.get("content-type") ?? "";
-    const body = type.includes("json") ? ((await res.json()) as T) : ((await res.text()) as T);
+    const body =
+      method === "HEAD"
+        ? (undefined as T)
+        : type.includes("json")
+          ? ((await res.json()) as T)
+          : ((await res.text()) as T);
     return { status: res.status, headers: res.headers, body };
   }
 

@@ -5,15 +5,15 @@ import { createInterface } from "node:readline/promises";
 
 import { batchIdOf } from "../server/domain/batch-id";
 import { canonicalHash } from "../server/domain/canonical";
-import { parseDigitalLink } from "../server/domain/digital-link";
 import { newProductSchema } from "../server/http/schemas";
-import { GatewayClient, GatewayError, explain } from "./client";
+import { resolveBatch, type BatchView } from "./batch-ref";
+import { GatewayClient, explain } from "./client";
 import { readableByOthers, readConfig, writeConfig, type CliConfig } from "./config";
 import { type CsvTable } from "./csv";
-import { CliError, EXIT_FAILED, EXIT_USAGE } from "./errors";
+import { CliError, EXIT_USAGE } from "./errors";
 import { batchRow, COLUMNS, eventRow, mapHeader, type ImportKind, type RowProblem } from "./rows";
 import type { Me, Session } from "./session";
-import { eventIds, generateKey, readKeyFile, signRequest, signSubmission } from "./signing";
+import { eventIds, generateKey, readKeyFile, signSubmission } from "./signing";
 
 const print = (line = ""): void => {
   process.stdout.write(`${line}\n`);
@@ -136,13 +136,10 @@ export async function productsAdd(session: Session, options: ProductOptions): Pr
   const metadata = parsed.data;
   const wallet = await session.signing(options.signLocally);
   const authorization = wallet
-    ? await signRequest(
-        wallet,
-        await session.domain(),
-        "RegisterProduct",
-        { gtin: BigInt(metadata.gtin), metadataHash: canonicalHash(metadata) },
-        Number((await session.freshMe()).ledgerNonce),
-      )
+    ? await session.authorize(wallet, "RegisterProduct", {
+        gtin: BigInt(metadata.gtin),
+        metadataHash: canonicalHash(metadata),
+      })
     : undefined;
   const answer = await session.client
     .post<{ product: { gtin: string; txHash: string; block: number } }>(
@@ -186,47 +183,6 @@ export async function productsList(session: Session, json: boolean): Promise<voi
 }
 
 // ---------------------------------------------------------------- batches
-
-/** A batch named as its id (0x…), GTIN/lot, or its Digital Link. */
-export async function resolveBatch(session: Session, ref: string): Promise<BatchView> {
-  let path: string;
-  if (/^0x[0-9a-fA-F]{64}$/.test(ref)) path = `/api/v1/batches/${ref.toLowerCase()}`;
-  else {
-    const link = /^https?:\/\//.test(ref) ? parseDigitalLink(new URL(ref).pathname) : null;
-    const m = /^(\d{14})\s*[/／]\s*(.+)$/.exec(ref);
-    const key = link ?? (m ? { gtin: m[1]!, lot: m[2]! } : null);
-    if (!key)
-      throw new CliError(`"${ref}" names no batch: give 0x… (batch id), GTIN/lot, or its Digital Link`, EXIT_USAGE);
-    path = `/api/v1/batches/${batchIdOf(key.gtin, key.lot)}`;
-  }
-  try {
-    return (await session.client.get<{ batch: BatchView }>(path)).body.batch;
-  } catch (error) {
-    if (error instanceof GatewayError && error.code === "unknown_batch")
-      throw new CliError(`no batch ${ref}`, EXIT_FAILED);
-    throw explain(error);
-  }
-}
-
-export interface BatchView {
-  batchId: string;
-  gtin: string;
-  lot: string;
-  producer: string;
-  status: string;
-  metadata: {
-    productionDate?: string;
-    expiryDate?: string;
-    quantity?: { value: number; unit: string };
-    facility?: string;
-    district?: string;
-  } | null;
-  parents: string[];
-  registeredAt: string;
-  txHash: string;
-  block: number;
-  digitalLink: string;
-}
 
 /** `batches add` and `events add` take their fields as options: check them as one CSV row would be. */
 function singleRow(kind: ImportKind, cells: Record<string, string | undefined>) {
@@ -283,18 +239,12 @@ export async function batchesAdd(session: Session, options: BatchOptions): Promi
   const { inputs, ...metadata } = row.body;
   const wallet = await session.signing(options.signLocally);
   const authorization = wallet
-    ? await signRequest(
-        wallet,
-        await session.domain(),
-        "RegisterBatch",
-        {
-          gtin: BigInt(metadata.gtin),
-          lot: metadata.lot,
-          metadataHash: canonicalHash(metadata),
-          parents: inputs.map((input) => batchIdOf(input.gtin, input.lot)),
-        },
-        Number((await session.freshMe()).ledgerNonce),
-      )
+    ? await session.authorize(wallet, "RegisterBatch", {
+        gtin: BigInt(metadata.gtin),
+        lot: metadata.lot,
+        metadataHash: canonicalHash(metadata),
+        parents: inputs.map((input) => batchIdOf(input.gtin, input.lot)),
+      })
     : undefined;
   const answer = await session.client
     .post<{ batch: BatchView }>("/api/v1/batches", authorization ? { ...row.body, authorization } : row.body)
@@ -349,7 +299,7 @@ interface EventView {
 }
 
 export async function batchesShow(session: Session, ref: string, json: boolean): Promise<void> {
-  const batch = await resolveBatch(session, ref);
+  const batch = await resolveBatch(session.client, ref);
   const events: EventView[] = [];
   let cursor: string | null = null;
   do {
@@ -413,7 +363,7 @@ export interface EventOptions {
 }
 
 export async function eventsAdd(session: Session, options: EventOptions): Promise<void> {
-  const batch = await resolveBatch(session, options.batch);
+  const batch = await resolveBatch(session.client, options.batch);
   const now = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 19).replace("T", " ");
   const row = singleRow("events", {
     gtin: batch.gtin,

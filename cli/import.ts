@@ -3,32 +3,38 @@
  *
  * 1. Every row is checked before anything is sent: the file's encoding and CSV syntax, the header,
  *    each cell against the gateway's own schemas, repeated rows, and — asking the gateway — that
- *    the products and batches the rows name exist and the organisation may record each step. All
- *    problems are listed by row and column; with any, nothing is imported.
- * 2. `--dry-run` stops there.
- * 3. Events go in submissions of up to 500 rows, in file order. Each row's key is its event id
- *    (SHA-256 of the event's canonical JSON), and each submission's Idempotency-Key is derived from
- *    its rows' keys, so an import that was interrupted — killed, network lost, gateway restarted —
- *    can be run again: submissions recorded before are answered as replays (or, recorded under
- *    another grouping, refused as duplicates and left out), the rest are sent. Each row ends up
- *    recorded exactly once. The ids the gateway answers are checked against the ones computed here.
- *    Progress is kept in the CLI's folder (imports/), so a rerun skips what was recorded, and a
- *    self-signed submission is resent with the very signature and nonce it was first sent with.
+ *    the products, batches and certificates the rows name exist (and an input batch is active),
+ *    that a batch row is not registered already with other data, and that the organisation may
+ *    record each step. All problems are listed by row and column; with any, nothing is imported.
+ *    The gateway's state rules (custody order, held or recalled batches) are checked when a
+ *    submission is sent: a refusal stops the import there, naming its rows.
+ * 2. `--dry-run` stops after the checks.
+ * 3. Events go in submissions of `--chunk` rows (default 500), in file order. Each row's key is its
+ *    event id (SHA-256 of the event's canonical JSON), and each submission's Idempotency-Key is
+ *    derived from its rows' keys, so an import that was interrupted — killed, network lost, gateway
+ *    restarted — is finished by running it again: every submission is sent again, and one recorded
+ *    before is answered as a replay (or, recorded under another grouping, its events are refused as
+ *    duplicates); the CLI checks either answer (the ids answered, the submission or events named)
+ *    before it counts a row as recorded. Each row ends up recorded exactly once. A self-signed
+ *    submission's nonce and signature are kept (imports/ next to the settings) before it is sent,
+ *    so that a rerun resends the very body the gateway may have recorded.
  * 4. Batches are registered one request per row (four at a time; a row waits for rows above it
  *    that are its inputs). A batch's GTIN and lot are its key: a row registered before is found
- *    and compared, and counts as done if it is the same batch.
+ *    and compared (metadata and inputs), and counts as done if it is the same batch.
  */
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 
 import type { Wallet } from "ethers";
 
 import { batchIdOf } from "../server/domain/batch-id";
-import { canonicalHash } from "../server/domain/canonical";
+import { canonicalHash, canonicalSha256 } from "../server/domain/canonical";
+import type { BatchKey } from "../server/domain/digital-link";
 import type { TraceEvent } from "../server/domain/events";
 import { STEP_RULES } from "../server/domain/rules";
-import { explain, GatewayError, type GatewayClient } from "./client";
+import { batchText, findBatch, type BatchView } from "./batch-ref";
+import { explain, GatewayError } from "./client";
 import { writePrivateFile } from "./config";
 import { columnLetter, CsvError, decodeCsv, parseCsv, type Encoding } from "./csv";
 import { CliError, EXIT_FAILED, EXIT_USAGE } from "./errors";
@@ -45,7 +51,7 @@ import {
   type RowProblem,
 } from "./rows";
 import type { Session } from "./session";
-import { eventIds, signRequest, signSubmission } from "./signing";
+import { eventIds, signSubmission } from "./signing";
 
 export interface ImportOptions {
   file: string;
@@ -155,8 +161,6 @@ function rowsRefused(file: string, problems: RowProblem[]): CliError {
   );
 }
 
-const batchKey = (gtin: string, lot: string) => `${gtin}/${lot}`;
-
 /** Where a problem of row `row` sits: the column of key `key`, as the file names and letters it. */
 type At = (row: number, key: string) => Pick<RowProblem, "row" | "column" | "letter">;
 
@@ -164,7 +168,7 @@ function repeatedBatches(rows: BatchRow[]): RowProblem[] {
   const first = new Map<string, number>();
   const problems: RowProblem[] = [];
   for (const { row, body } of rows) {
-    const key = batchKey(body.gtin, body.lot);
+    const key = batchText(body);
     const earlier = first.get(key);
     if (earlier !== undefined) problems.push({ row, message: `batch ${key} is also in row ${earlier}` });
     else first.set(key, row);
@@ -193,24 +197,32 @@ async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<voi
   await Promise.all(runners);
 }
 
-interface BatchView {
-  batchId: string;
-  producer: string;
-  metadataHash: string;
-  status: string;
-  digitalLink: string;
+/** The registered batches of `keys` (GTIN/lot text), looked up `LOOKUP_CONCURRENCY` at a time. */
+async function lookUp(session: Session, keys: BatchKey[], label: string): Promise<Map<string, BatchView | null>> {
+  const found = new Map<string, BatchView | null>();
+  const progress = keys.length > 50 ? new Progress(label, keys.length, "batches") : null;
+  await pool(keys, LOOKUP_CONCURRENCY, async (key) => {
+    found.set(batchText(key), await findBatch(session.client, key));
+    progress?.tick();
+  });
+  progress?.finish();
+  return found;
 }
 
-/** The registered batch `gtin`/`lot`, or null. */
-async function findBatch(client: GatewayClient, gtin: string, lot: string): Promise<BatchView | null> {
-  try {
-    const query = new URLSearchParams({ gtin, lot });
-    return (await client.get<{ batch: BatchView }>(`/api/v1/batches?${query}`)).body.batch;
-  } catch (error) {
-    if (error instanceof GatewayError && (error.code === "unknown_batch" || error.status === 404)) return null;
-    if (error instanceof GatewayError && error.status === 400) return null; // not a valid key: the row check says why
-    throw explain(error);
-  }
+const unique = (keys: BatchKey[]): BatchKey[] => [...new Map(keys.map((k) => [batchText(k), k])).values()];
+
+/** What a batch row registers: its metadata's hash and its parents, as the gateway computes them. */
+function registration(body: BatchRow["body"]): { metadataHash: string; parents: string[] } {
+  const { inputs, ...metadata } = body;
+  return { metadataHash: canonicalHash(metadata), parents: inputs.map((input) => batchIdOf(input.gtin, input.lot)) };
+}
+
+/** Whether `existing` is the batch `body` registers (by this organisation, same metadata and inputs). */
+function sameBatch(existing: BatchView, body: BatchRow["body"], orgId: string): boolean {
+  const { metadataHash, parents } = registration(body);
+  return (
+    existing.producer === orgId && existing.metadataHash === metadataHash && existing.parents.join() === parents.join()
+  );
 }
 
 async function checkBatchReferences(session: Session, rows: BatchRow[], at: At): Promise<RowProblem[]> {
@@ -218,8 +230,9 @@ async function checkBatchReferences(session: Session, rows: BatchRow[], at: At):
   const products = (await session.client.get<{ products: { gtin: string }[] }>("/api/v1/me/products")).body.products;
   const own = new Set(products.map((p) => p.gtin));
   const problems: RowProblem[] = [];
-  const inFile = new Map(rows.map(({ row, body }) => [batchKey(body.gtin, body.lot), row]));
-  const outside = new Map<string, RowProblem[]>();
+  const inFile = new Map(rows.map(({ row, body }) => [batchText(body), row]));
+  const outside = unique(rows.flatMap(({ body }) => body.inputs).filter((input) => !inFile.has(batchText(input))));
+  const found = await lookUp(session, [...unique(rows.map(({ body }) => body)), ...outside], "checking batches");
   for (const { row, body } of rows) {
     if (!own.has(body.gtin)) {
       problems.push({
@@ -227,29 +240,34 @@ async function checkBatchReferences(session: Session, rows: BatchRow[], at: At):
         message: `product ${body.gtin} is not registered by ${org.name}: add it first (yutrace products add)`,
       });
     }
+    const existing = found.get(batchText(body));
+    if (existing && !sameBatch(existing, body, org.orgId)) {
+      problems.push({
+        ...at(row, "lot"),
+        message: `batch ${batchText(body)} is registered already, with other data${existing.producer === org.orgId ? "" : " and by another organisation"}`,
+      });
+    }
     for (const input of body.inputs) {
-      const key = batchKey(input.gtin, input.lot);
+      const key = batchText(input);
       const line = inFile.get(key);
+      const registered = found.get(key);
       if (line !== undefined && line >= row) {
         problems.push({
           ...at(row, "inputs"),
           message: `input ${key} is registered further down (row ${line}): move that row above`,
         });
-      } else if (line === undefined) {
-        const problem = { ...at(row, "inputs"), message: `input batch ${key} is not registered` };
-        outside.set(key, [...(outside.get(key) ?? []), problem]);
+      } else if (line === undefined && !registered) {
+        problems.push({ ...at(row, "inputs"), message: `input batch ${key} is not registered` });
+      } else if (line === undefined && registered && registered.status !== "active") {
+        problems.push({
+          ...at(row, "inputs"),
+          message: `input batch ${key} is ${registered.status}: it cannot be used`,
+        });
       }
     }
   }
-  await pool([...outside.keys()], LOOKUP_CONCURRENCY, async (key) => {
-    const [gtin, lot] = splitKey(key);
-    if (await findBatch(session.client, gtin, lot)) outside.delete(key);
-  });
-  for (const list of outside.values()) problems.push(...list);
   return problems;
 }
-
-const splitKey = (key: string): [string, string] => [key.slice(0, 14), key.slice(15)];
 
 async function checkEventReferences(
   session: Session,
@@ -261,30 +279,48 @@ async function checkEventReferences(
   const problems: RowProblem[] = [];
   const org = await session.organisation();
   for (const { row, checked } of rows) {
-    const step = checked.bizStep;
-    const allowed = STEP_RULES[step].roles;
+    const allowed = STEP_RULES[checked.bizStep].roles;
     if (!allowed.some((role) => roles.includes(role))) {
       problems.push({
         ...at(row, "biz_step"),
-        message: `${org.name} (${roles.join(", ")}) may not record ${step}: it needs the role ${allowed.join(" or ")}`,
+        message: `${org.name} (${roles.join(", ")}) may not record ${checked.bizStep}: it needs the role ${allowed.join(" or ")}`,
       });
     }
   }
-  const keys = [...new Set(rows.map(({ batch }) => batchKey(batch.gtin, batch.lot)))];
-  const missing = new Set<string>();
-  const progress = keys.length > 50 ? new Progress("checking batches", keys.length, "batches") : null;
-  await pool(keys, LOOKUP_CONCURRENCY, async (key) => {
-    const [gtin, lot] = splitKey(key);
-    const batch = await findBatch(session.client, gtin, lot);
-    if (batch) links.set(key, batch.digitalLink);
-    else missing.add(key);
-    progress?.tick();
-  });
-  progress?.finish();
+  const found = await lookUp(session, unique(rows.map(({ batch }) => batch)), "checking batches");
+  for (const [key, batch] of found) if (batch) links.set(key, batch.digitalLink);
   for (const { row, batch } of rows) {
-    const key = batchKey(batch.gtin, batch.lot);
-    if (missing.has(key)) {
-      problems.push({ ...at(row, "lot"), message: `batch ${key} is not registered (import or add it first)` });
+    if (!found.get(batchText(batch))) {
+      problems.push({
+        ...at(row, "lot"),
+        message: `batch ${batchText(batch)} is not registered (import or add it first)`,
+      });
+    }
+  }
+  // Inspection reports the rows name must be on file (yutrace certificates upload).
+  const documents = [
+    ...new Set(
+      rows.flatMap(({ checked }) =>
+        checked.certificationInfo ? [checked.certificationInfo.documentHash.replace(/^0x/, "")] : [],
+      ),
+    ),
+  ];
+  const missing = new Set<string>();
+  await pool(documents, LOOKUP_CONCURRENCY, async (sha256) => {
+    try {
+      await session.client.request("HEAD", `/certificates/${sha256}`, { retry: true });
+    } catch (error) {
+      if (error instanceof GatewayError && error.status === 404) missing.add(sha256);
+      else throw explain(error);
+    }
+  });
+  for (const { row, checked } of rows) {
+    const sha256 = checked.certificationInfo?.documentHash.replace(/^0x/, "");
+    if (sha256 && missing.has(sha256)) {
+      problems.push({
+        ...at(row, "cert_hash"),
+        message: `no certificate ${sha256} on file: upload it first (yutrace certificates upload)`,
+      });
     }
   }
   return problems;
@@ -295,38 +331,33 @@ async function checkEventReferences(
 async function importBatches(session: Session, rows: BatchRow[], wallet: Wallet | null) {
   const org = await session.organisation();
   const progress = new Progress("importing batches", rows.length, "rows");
-  const done = new Map<string, Promise<boolean>>();
+  const settled = new Map<string, { done: Promise<boolean>; settle: (ok: boolean) => void }>();
+  for (const { body } of rows) {
+    let settle!: (ok: boolean) => void;
+    const done = new Promise<boolean>((resolve) => (settle = resolve));
+    settled.set(batchText(body), { done, settle });
+  }
   const failures: RowProblem[] = [];
   let recorded = 0;
   let already = 0;
   const registerRow = async ({ row, body }: BatchRow): Promise<boolean> => {
-    const waits = body.inputs.map((input) => done.get(batchKey(input.gtin, input.lot)));
-    for (const [i, wait] of waits.entries()) {
+    for (const input of body.inputs) {
+      const wait = settled.get(batchText(input))?.done;
       if (wait && !(await wait)) {
-        failures.push({
-          row,
-          message: `not sent: its input ${batchKey(body.inputs[i]!.gtin, body.inputs[i]!.lot)} failed`,
-        });
+        failures.push({ row, message: `not sent: its input ${batchText(input)} failed` });
         return false;
       }
     }
-    const { inputs, ...metadata } = body;
-    const metadataHash = canonicalHash(metadata);
+    const { metadataHash, parents } = registration(body);
     for (let attempt = 1; ; attempt++) {
       try {
         const authorization = wallet
-          ? await signRequest(
-              wallet,
-              await session.domain(),
-              "RegisterBatch",
-              {
-                gtin: BigInt(body.gtin),
-                lot: body.lot,
-                metadataHash,
-                parents: inputs.map((input) => batchIdOf(input.gtin, input.lot)),
-              },
-              Number((await session.freshMe()).ledgerNonce),
-            )
+          ? await session.authorize(wallet, "RegisterBatch", {
+              gtin: BigInt(body.gtin),
+              lot: body.lot,
+              metadataHash,
+              parents,
+            })
           : undefined;
         await session.client.post("/api/v1/batches", authorization ? { ...body, authorization } : body, {
           retry: true,
@@ -336,15 +367,12 @@ async function importBatches(session: Session, rows: BatchRow[], wallet: Wallet 
         return true;
       } catch (error) {
         if (error instanceof GatewayError && error.code === "batch_exists") {
-          const existing = await findBatch(session.client, body.gtin, body.lot);
-          if (existing && existing.producer === org.orgId && existing.metadataHash === metadataHash) {
+          const existing = await findBatch(session.client, body);
+          if (existing && sameBatch(existing, body, org.orgId)) {
             already++;
             return true;
           }
-          failures.push({
-            row,
-            message: `batch ${batchKey(body.gtin, body.lot)} is registered already, with other data`,
-          });
+          failures.push({ row, message: `batch ${batchText(body)} is registered already, with other data` });
           return false;
         }
         if (error instanceof GatewayError && error.code === "wrong_nonce" && attempt < 3) continue;
@@ -353,23 +381,18 @@ async function importBatches(session: Session, rows: BatchRow[], wallet: Wallet 
           return false;
         }
         throw error;
-      } finally {
-        progress.tick();
       }
     }
   };
-  for (const row of rows) {
-    let settle!: (ok: boolean) => void;
-    done.set(batchKey(row.body.gtin, row.body.lot), new Promise((resolve) => (settle = resolve)));
-    (row as BatchRow & { settle?: (ok: boolean) => void }).settle = settle;
-  }
   await pool(rows, wallet ? 1 : BATCH_CONCURRENCY, async (row) => {
-    const settle = (row as BatchRow & { settle: (ok: boolean) => void }).settle;
+    const { settle } = settled.get(batchText(row.body))!;
     try {
       settle(await registerRow(row));
     } catch (error) {
       settle(false);
       throw error;
+    } finally {
+      progress.tick();
     }
   });
   progress.finish();
@@ -386,16 +409,18 @@ async function importBatches(session: Session, rows: BatchRow[], wallet: Wallet 
 
 // ---------------------------------------------------------------- events
 
+/**
+ * What an import of one file by one organisation keeps between runs (imports/ next to the
+ * settings): for self-signed submissions, the nonce and signature of each one sent, so that a rerun
+ * resends the very body. Removed when the import has finished.
+ */
 interface ImportState {
+  version: 1;
   file: string;
-  gateway: string;
-  orgId: string;
-  fileSha256: string;
-  chunk: number;
-  /** Submissions recorded, by chunk number. */
-  recorded: Record<string, { submissionId: string; events: number; already: boolean }>;
-  /** Self-custody: the signed body's nonce and signature of a chunk, saved before it is sent. */
+  /** Self-custody: a chunk's nonce and signature, saved before it is sent, by chunk number. */
   signed: Record<string, { nonce: number; signature: string; ids: string }>;
+  /** Chunks recorded (for the "resuming" note only: every chunk is sent again and checked). */
+  recorded: number[];
 }
 
 async function importEvents(
@@ -413,72 +438,100 @@ async function importEvents(
     .digest("hex")
     .slice(0, 32);
   const stateFile = path.join(session.dir, "imports", `${stateId}.json`);
-  const state: ImportState = (await readState(stateFile)) ?? {
+  const state = (await readState(stateFile)) ?? {
+    version: 1,
     file: path.resolve(options.file),
-    gateway: session.client.base.origin,
-    orgId: org.orgId,
-    fileSha256,
-    chunk: options.chunk,
-    recorded: {},
     signed: {},
+    recorded: [],
   };
   const save = () => writePrivateFile(stateFile, `${JSON.stringify(state)}\n`);
 
-  const events = rows.map(({ batch, event }) => event(links.get(batchKey(batch.gtin, batch.lot))!));
+  const events = rows.map(({ batch, event }) => event(links.get(batchText(batch))!));
   const chunks: number[][] = [];
   for (let i = 0; i < rows.length; i += options.chunk) {
     chunks.push(Array.from({ length: Math.min(options.chunk, rows.length - i) }, (_, k) => i + k));
   }
-  const before = Object.keys(state.recorded).length;
-  if (before > 0) {
-    process.stderr.write(`resuming: ${before} of ${chunks.length} submissions were recorded by an earlier run\n`);
+  if (state.recorded.length > 0) {
+    process.stderr.write(
+      `resuming: ${state.recorded.length} of ${chunks.length} submissions were recorded by an earlier run ` +
+        "(sent again, and checked)\n",
+    );
   }
   const progress = new Progress("importing events", rows.length, "events");
   let recorded = 0;
   let already = 0;
-  let done = 0;
   for (const [k, indexes] of chunks.entries()) {
-    const previous = state.recorded[k];
-    if (previous) {
-      already += indexes.length;
-      progress.tick(indexes.length);
-      continue;
-    }
-    const outcome = await sendChunk(session, state, save, k, indexes, events, rows, wallet, progress);
-    state.recorded[k] = {
-      submissionId: outcome.submissionId,
-      events: indexes.length,
-      already: outcome.already === indexes.length,
-    };
+    const outcome = await sendChunk(session, org.orgId, state, save, k, indexes, events, rows, wallet, progress);
+    if (!state.recorded.includes(k)) state.recorded.push(k);
     state.signed = without(state.signed, String(k));
     await save();
     recorded += indexes.length - outcome.already;
     already += outcome.already;
-    done++;
     progress.tick(indexes.length);
   }
   progress.finish();
-  return { kind: "events" as const, rows: rows.length, recorded, already, submissions: done };
+  await rm(stateFile, { force: true });
+  return { kind: "events" as const, rows: rows.length, recorded, already, submissions: chunks.length };
 }
 
 function without<T>(record: Record<string, T>, key: string): Record<string, T> {
   return Object.fromEntries(Object.entries(record).filter(([k]) => k !== key));
 }
 
+/** The saved state, or null when there is none or it is not one (then it is started afresh). */
 async function readState(file: string): Promise<ImportState | null> {
   try {
-    return JSON.parse(await readFile(file, "utf8")) as ImportState;
+    const state = JSON.parse(await readFile(file, "utf8")) as ImportState;
+    const valid =
+      state?.version === 1 &&
+      Array.isArray(state.recorded) &&
+      state.recorded.every(Number.isInteger) &&
+      state.signed !== null &&
+      typeof state.signed === "object" &&
+      Object.values(state.signed).every(
+        (s) => Number.isInteger(s?.nonce) && typeof s.signature === "string" && typeof s.ids === "string",
+      );
+    return valid ? state : null;
   } catch {
     return null;
   }
 }
 
+type EventViewAnswer = { eventId: string; event: unknown; organisation: string };
+
 /**
- * Sends chunk `k` (rows `indexes`) until it is recorded. Returns the submission and how many of its
- * events were recorded before this run (replayed, or refused as duplicates).
+ * Checks the gateway's claim that the events `ids` were recorded before: each is there, by this
+ * organisation, and its body hashes to its id. An event with the same content recorded by another
+ * organisation is not this row's record: that row is refused.
+ */
+async function confirmRecorded(session: Session, orgId: string, ids: string[]): Promise<string[]> {
+  const foreign: string[] = [];
+  await pool(ids, LOOKUP_CONCURRENCY, async (id) => {
+    let view: EventViewAnswer;
+    try {
+      view = (await session.client.get<EventViewAnswer>(`/api/v1/events/${id}`)).body;
+    } catch (error) {
+      throw new CliError(
+        `the gateway says event ${id} was recorded before, but does not show it: ${(error as Error).message}`,
+      );
+    }
+    if (canonicalSha256(view.event) !== id) {
+      throw new CliError(
+        `the gateway shows event ${id} with a body that does not hash to it: report this to your platform operator`,
+      );
+    }
+    if (view.organisation !== orgId) foreign.push(id);
+  });
+  return foreign;
+}
+
+/**
+ * Sends chunk `k` (rows `indexes`) until it is recorded. Returns how many of its events were
+ * recorded before this run (replayed, or refused as duplicates and confirmed).
  */
 async function sendChunk(
   session: Session,
+  orgId: string,
   state: ImportState,
   save: () => Promise<void>,
   k: number,
@@ -487,10 +540,9 @@ async function sendChunk(
   rows: EventRow[],
   wallet: Wallet | null,
   progress: Progress,
-): Promise<{ submissionId: string; already: number }> {
+): Promise<{ already: number }> {
   let pending = indexes;
   let already = 0;
-  let submissionId = "";
   for (let attempt = 1; pending.length > 0; attempt++) {
     if (attempt > 10) throw new CliError(`submission ${k + 1} could not be recorded after 10 attempts`);
     const batch = pending.map((i) => events[i]!);
@@ -509,6 +561,7 @@ async function sendChunk(
       }
       body = { events: batch, signature: saved.signature, nonce: saved.nonce };
     }
+    const rowsOf = (list: number[]) => `rows ${rows[list[0]!]!.row}–${rows[list[list.length - 1]!]!.row}`;
     try {
       const answer = await session.client.post<{
         submission: { id: string };
@@ -518,30 +571,65 @@ async function sendChunk(
         retry: true,
         onRetry: (why, ms) => progress.note(`submission ${k + 1}: ${why}; trying again in ${Math.ceil(ms / 1000)} s`),
       });
-      const answered = answer.body.events.map((e) => e.eventId);
-      if (answered.join() !== ids.join()) {
+      // A new record or a replay, the gateway's ids must be those of the events sent.
+      if (answer.body.events.map((e) => e.eventId).join() !== ids.join()) {
         throw new CliError(
-          `the gateway answered submission ${k + 1} with event ids other than those of the events sent: ` +
-            "it did not record them as sent. Stop and report this to your platform operator.",
+          `the gateway answered submission ${k + 1} (${rowsOf(pending)}) with event ids other than those of the ` +
+            "events sent: it did not record them as sent. Stop and report this to your platform operator.",
         );
       }
       if (answer.headers.get("idempotent-replayed") === "true") already += pending.length;
-      submissionId = answer.body.submission.id;
-      return { submissionId, already };
+      return { already };
     } catch (error) {
       if (!(error instanceof GatewayError)) throw error;
       const details = error.details as Record<string, unknown> | undefined;
       if (error.code === "duplicate_event") {
-        // Recorded before, under another grouping: leave those out, send the rest.
-        const duplicates = new Set(((details?.duplicates ?? []) as { index: number }[]).map((d) => d.index));
-        already += duplicates.size;
-        pending = pending.filter((_, i) => !duplicates.has(i));
+        // Recorded before, under another grouping: confirm them, leave them out, send the rest.
+        const duplicates = ((details?.duplicates ?? []) as { index: number }[]).map((d) => d.index);
+        const named = duplicates.filter((i) => Number.isInteger(i) && i >= 0 && i < pending.length);
+        if (named.length === 0) throw explain(error);
+        const foreign = new Set(
+          await confirmRecorded(
+            session,
+            orgId,
+            named.map((i) => ids[i]!),
+          ),
+        );
+        if (foreign.size > 0) {
+          const lines = named
+            .filter((i) => foreign.has(ids[i]!))
+            .map((i) =>
+              formatProblem({
+                row: rows[pending[i]!]!.row,
+                message: `the same event was recorded by another organisation (${ids[i]})`,
+              }),
+            );
+          throw new CliError(
+            `submission ${k + 1} (${rowsOf(pending)}) holds events another organisation recorded`,
+            EXIT_FAILED,
+            lines,
+          );
+        }
+        already += named.length;
+        const drop = new Set(named);
+        pending = pending.filter((_, i) => !drop.has(i));
         continue;
       }
       if (error.code === "idempotency_key_reused" && typeof details?.submissionId === "string") {
-        // These very events were recorded with another signature (a nonce that moved on): done.
+        // These events were recorded before with another body (a self-signed one with another nonce): check.
+        const earlier = await session.client
+          .get<{ eventIds: string[]; organisation: string }>(`/api/v1/submissions/${details.submissionId}`)
+          .catch((failure: unknown) => {
+            throw explain(failure);
+          });
+        if (earlier.body.organisation !== orgId || earlier.body.eventIds.join() !== ids.join()) {
+          throw new CliError(
+            `the gateway says submission ${k + 1} (${rowsOf(pending)}) was recorded as ${details.submissionId}, ` +
+              "which holds other events: report this to your platform operator",
+          );
+        }
         already += pending.length;
-        return { submissionId: details.submissionId, already };
+        return { already };
       }
       if (error.code === "wrong_nonce" && wallet) {
         state.signed = without(state.signed, String(k));
@@ -551,14 +639,13 @@ async function sendChunk(
         const problems = (
           (details?.problems ?? []) as { index: number; code: string; message: string; path?: string }[]
         ).map((p) => ({
-          row: rows[pending[p.index]!]!.row,
+          row: rows[pending[p.index]!]?.row ?? 0,
           message: `${p.code}: ${p.message}${p.path ? ` (${p.path})` : ""}`,
         }));
         const firstRow = rows[pending[0]!]!.row;
         throw new CliError(
-          `the gateway refused submission ${k + 1} (rows ${firstRow}–${rows[pending[pending.length - 1]!]!.row}); ` +
-            `the rows above row ${firstRow} are recorded. Fix these rows and run the same import again: ` +
-            "recorded rows are not sent twice.",
+          `the gateway refused submission ${k + 1} (${rowsOf(pending)}); the rows above row ${firstRow} are ` +
+            "recorded. Fix these rows and run the same import again: recorded rows are not recorded twice.",
           EXIT_FAILED,
           problems.map(formatProblem),
         );
@@ -566,5 +653,5 @@ async function sendChunk(
       throw explain(error);
     }
   }
-  return { submissionId, already };
+  return { already };
 }

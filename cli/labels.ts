@@ -13,7 +13,7 @@ import { HttpError } from "../server/http/errors";
 import { parseLabelOptions, writeLabelSheet } from "../server/qr/label-sheet";
 import { MAX_SERIALS_PER_REQUEST } from "../server/services/serials";
 import { explain } from "./client";
-import { resolveBatch } from "./commands";
+import { resolveBatch } from "./batch-ref";
 import { CliError, EXIT_USAGE } from "./errors";
 import { Progress } from "./progress";
 import type { Session } from "./session";
@@ -37,12 +37,11 @@ export async function labels(session: Session, ref: string, options: LabelOption
   if (count !== null && (!Number.isInteger(count) || count < 1 || count > 1_000_000)) {
     throw new CliError(`--count must be a whole number from 1 to 1,000,000, got ${options.count}`, EXIT_USAGE);
   }
-  const batch = await resolveBatch(session, ref);
+  const batch = await resolveBatch(session.client, ref);
   const started = Date.now();
-  let labels: { serial: string; uri: string }[];
+  let labels: { serial: string; uri: string }[] = [];
   try {
     if (count !== null) {
-      labels = [];
       const issuing = new Progress("issuing serials", count, "serials");
       while (labels.length < count) {
         const n = Math.min(count - labels.length, MAX_SERIALS_PER_REQUEST);
@@ -59,7 +58,14 @@ export async function labels(session: Session, ref: string, options: LabelOption
         throw new CliError(`no serials issued for ${batch.gtin}/${batch.lot} yet: give --count N`);
     }
   } catch (error) {
-    throw explain(error);
+    const failure = explain(error);
+    if (count !== null && labels.length > 0 && failure instanceof Error) {
+      throw new CliError(
+        `${labels.length} of ${count} new serials were issued before this failed: ${failure.message}. ` +
+          `Print the issued ones with: yutrace labels ${ref} --out ${options.out}`,
+      );
+    }
+    throw failure;
   }
   const product = await session.client
     .get<{ product: { metadata?: { name?: { zh?: string; en?: string } } | null } }>(`/api/v1/products/${batch.gtin}`)
@@ -83,7 +89,11 @@ export async function labels(session: Session, ref: string, options: LabelOption
   } catch (error) {
     out.destroy();
     await unlink(temporary).catch(() => undefined);
-    throw error;
+    if (count === null) throw error;
+    throw new CliError(
+      `the ${count} new serials are issued, but the sheet could not be written: ${(error as Error).message}. ` +
+        `Print them with: yutrace labels ${ref} --out ${options.out}`,
+    );
   }
   printing.finish();
   const seconds = ((Date.now() - started) / 1000).toFixed(1);

@@ -16,6 +16,7 @@ import { BIZ_STEPS, DISPOSITIONS, traceEventSchema, UNITS, type TraceEvent } fro
 import { gtinSchema, lotSchema, newBatchSchema } from "../server/http/schemas";
 import { CHONGQING_DISTRICTS as DISTRICTS } from "../server/domain/events";
 import { STEP_WORDS } from "../server/web/words";
+import { parseBatchText } from "./batch-ref";
 import { columnLetter, type CsvRecord, type CsvTable } from "./csv";
 
 export type ImportKind = "batches" | "events";
@@ -144,6 +145,21 @@ class Row {
 
   get number(): number {
     return this.record.row;
+  }
+
+  /** Cells with no column to go in (past the header's last, or under a blank name): never dropped silently. */
+  checkStrays(): void {
+    const strays = this.record.cells
+      .map((value, index) => ({ value: value.trim(), index }))
+      .filter(({ value, index }) => value !== "" && (index >= this.header.length || this.header[index]!.trim() === ""));
+    if (strays.length === 0) return;
+    const where = strays.map(({ index }) => columnLetter(index)).join(", ");
+    this.problems.push({
+      row: this.record.row,
+      message:
+        `${strays.length} cell(s) in column(s) ${where} have no column name: an unquoted comma in a cell? ` +
+        'Put cells that hold commas in quotes ("…"), as spreadsheets do',
+    });
   }
 
   /** The trimmed cell, or undefined when empty or the column is absent. */
@@ -282,9 +298,9 @@ function inputsOf(row: Row): { gtin: string; lot: string }[] {
     .split(/[;；|]/)
     .map((s) => s.trim())
     .filter(Boolean)) {
-    const m = /^(\d{14})\s*[/／]\s*(.+)$/.exec(part);
-    if (!m) row.problem("inputs", `"${part}" is not GTIN/lot, e.g. 06938850100030/HJ20261101`);
-    else inputs.push({ gtin: m[1]!, lot: m[2]! });
+    const key = parseBatchText(part);
+    if (!key) row.problem("inputs", `"${part}" is not GTIN/lot, e.g. 06938850100030/HJ20261101`);
+    else inputs.push(key);
   }
   return inputs;
 }
@@ -323,6 +339,7 @@ const BATCH_FIELD_COLUMNS: [RegExp, string][] = [
 
 export function batchRow(record: CsvRecord, table: CsvTable, columns: Map<string, number>): BatchRow | RowProblem[] {
   const row = new Row(record, table.header, columns);
+  row.checkStrays();
   const gtin = row.key("gtin");
   const lot = row.key("lot");
   const district = row.district();
@@ -393,6 +410,7 @@ const CHECK_BASE = "https://id.gs1.org";
 
 export function eventRow(record: CsvRecord, table: CsvTable, columns: Map<string, number>): EventRow | RowProblem[] {
   const row = new Row(record, table.header, columns);
+  row.checkStrays();
   const gtin = row.key("gtin");
   const lot = row.key("lot");
   const district = row.district();

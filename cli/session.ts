@@ -8,7 +8,7 @@ import type { OrgRecord } from "../server/store/records";
 import { GatewayClient } from "./client";
 import { configDir, effective, keyFilePath, readConfig, type CliConfig } from "./config";
 import { CliError, EXIT_USAGE } from "./errors";
-import { domainOf, loadWallet } from "./signing";
+import { domainOf, loadWallet, signRequest } from "./signing";
 
 export interface Me {
   admin: boolean;
@@ -77,6 +77,22 @@ export class Session {
   wallet(): Promise<Wallet> {
     this.wallet_ ??= loadWallet(this.keyFile);
     return this.wallet_;
+  }
+
+  /**
+   * A self-custody `authorization` of ledger request `type` (`message` its own fields), signed with
+   * the ledger's next nonce of the organisation's account.
+   */
+  async authorize(
+    wallet: Wallet,
+    type: "RegisterProduct" | "RegisterBatch",
+    message: Record<string, unknown>,
+  ): Promise<{ nonce: number; deadline: number; signature: string }> {
+    const { ledgerNonce } = await this.freshMe();
+    if (typeof ledgerNonce !== "number") {
+      throw new CliError("the gateway cannot read your ledger nonce now (is its chain away?); try again shortly");
+    }
+    return signRequest(wallet, await this.domain(), type, message, ledgerNonce);
   }
 
   /**

@@ -32,6 +32,7 @@ import { ScanCounter } from "./services/scans";
 import { SerialService } from "./services/serials";
 import { keys } from "./store/keys";
 import type { ApiKeyRecord, ChainIdentity } from "./store/records";
+import { ensureProducerIndex } from "./index/producer-index";
 import { Store } from "./store/store";
 
 /** Hardhat's development mnemonic: its accounts are funded on every local `hardhat node`. */
@@ -69,6 +70,8 @@ export async function startGateway(config: Config, options: { logger?: Logger } 
     for (const step of cleanup.reverse()) await step().catch((err) => logger.error({ err }, "stopping failed"));
   };
   try {
+    const indexed = await ensureProducerIndex(store);
+    if (indexed > 0) logger.info({ batches: indexed }, "built the producer index of an older store");
     let node: LocalNode | null = null;
     let chainUrl = config.rpcUrl;
     if (!chainUrl) {

@@ -33,6 +33,22 @@ export class ChainUnavailableError extends Error {
 }
 
 /**
+ * A self-custody request was signed with a nonce other than the account's next one (the ledger's,
+ * or the one after a request of that account still in flight): refused before it is sent, so it
+ * costs no transaction.
+ */
+export class NonceMismatchError extends Error {
+  override readonly name = "NonceMismatchError";
+
+  constructor(
+    readonly expected: bigint,
+    readonly got: bigint,
+  ) {
+    super(`the next ledger nonce of this account is ${expected}`);
+  }
+}
+
+/**
  * The ledger reverted: a TraceLedger custom error (`TraceLedgerUnknownBatch`, …), an OpenZeppelin
  * one (`AccessControlUnauthorizedAccount`, `EnforcedPause`, …), `Error`/`Panic`, or `UnknownRevert`.
  * `txHash` is set when a mined transaction reverted, null when the revert showed in gas estimation

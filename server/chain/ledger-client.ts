@@ -24,7 +24,7 @@ import { TraceLedger__factory, type TraceLedger } from "../../typechain-types";
 import { batchIdOf } from "../domain/batch-id";
 import type { RoleName } from "../store/records";
 import type { Store } from "../store/store";
-import { ChainUnavailableError, LedgerRevertError, decodeLedgerError, withTimeout } from "./errors";
+import { ChainUnavailableError, LedgerRevertError, NonceMismatchError, decodeLedgerError, withTimeout } from "./errors";
 import { Mutex } from "../util/mutex";
 import { DEFAULT_TX_TIMING, txJournalOf, type TxJournal, type TxTiming } from "./txlog";
 import { ledgerDomain, signAuthorization, type Authorization, type LedgerTypeName } from "./typed-data";
@@ -183,9 +183,14 @@ export class LedgerClient {
     return this.send(this.admin, "grantAnchorer", data);
   }
 
-  /** The ledger's next `…BySig` nonce of `account`. */
-  nonceOf(account: string): Promise<bigint> {
-    return this.query(this.ledger.nonces(account), "nonces");
+  /**
+   * The next `…BySig` nonce of `account`: the ledger's, or the one after this client's last request
+   * of that account still in flight, whichever is larger.
+   */
+  async nonceOf(account: string): Promise<bigint> {
+    const onChain = await this.query(this.ledger.nonces(account), "nonces");
+    const local = this.signerNonces.get(getAddress(account)) ?? 0n;
+    return onChain > local ? onChain : local;
   }
 
   // ------------------------------------------------------------ participant requests (relayed BySig)
@@ -349,8 +354,23 @@ export class LedgerClient {
     if (!lock) this.signerLocks.set(signer, (lock = new Mutex()));
     const purpose = type.charAt(0).toLowerCase() + type.slice(1);
     if ("signature" in orgSigner) {
-      // Signed by the organisation itself (self-custody): relayed as it is, its nonce its own.
-      return lock.run(() => this.send(this.relayer, purpose, encode(orgSigner)));
+      // Signed by the organisation itself (self-custody): relayed as it is, once its nonce is the
+      // next one — checked under the account's lock, so two requests with one nonce never both go.
+      return lock.run(async () => {
+        const expected = await this.nonceOf(signer);
+        if (orgSigner.nonce !== expected) throw new NonceMismatchError(expected, orgSigner.nonce);
+        try {
+          const sent = await this.send(this.relayer, purpose, encode(orgSigner));
+          this.signerNonces.set(signer, orgSigner.nonce + 1n);
+          return sent;
+        } catch (error) {
+          // Logged and in flight: its nonce is taken until it settles.
+          if (error instanceof ChainUnavailableError && error.txHash !== null) {
+            this.signerNonces.set(signer, orgSigner.nonce + 1n);
+          }
+          throw error;
+        }
+      });
     }
     return lock.run(async () => {
       for (let attempt = 1; ; attempt++) {

@@ -6,7 +6,12 @@ import type { IncomingMessage } from "node:http";
 import type { ErrorRequestHandler } from "express";
 import type { Logger } from "pino";
 
-import { ChainUnavailableError, LedgerRevertError, TransactionRejectedError } from "../chain/errors";
+import {
+  ChainUnavailableError,
+  LedgerRevertError,
+  NonceMismatchError,
+  TransactionRejectedError,
+} from "../chain/errors";
 import { SyncAbortedError } from "../index/indexer";
 
 export class HttpError extends Error {
@@ -64,6 +69,12 @@ export function toHttpError(error: unknown): HttpError {
       "chain_unavailable",
       "the ledger chain did not take the transaction in time; try again shortly",
     );
+  }
+  if (error instanceof NonceMismatchError) {
+    return new HttpError(409, "wrong_nonce", `${error.message}; sign again with it`, {
+      expected: Number(error.expected),
+      got: Number(error.got),
+    });
   }
   if (error instanceof LedgerRevertError) {
     const [status, code] = REVERT_STATUS[error.errorName] ?? [422, "ledger_rejected"];

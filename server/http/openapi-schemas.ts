@@ -155,7 +155,11 @@ const requests: Record<string, Schema> = {
     {
       description:
         "Self-custody only: the organisation's EIP-712 signature of the ledger request (`RegisterProduct`, " +
-        "`RegisterBatch`; domain and types in contracts/libraries/LedgerTypes.sol). The gateway checks and relays it.",
+        "`RegisterBatch`; domain from `GET /api/v1/ledger`, types in contracts/libraries/LedgerTypes.sol). " +
+        "`metadataHash` is keccak256 of the RFC 8785 canonical JSON of the request body without `authorization` " +
+        "and `inputs`, as the gateway reads it (text trimmed); a batch's `parents` are its inputs' batch ids " +
+        "(keccak256(abi.encode(gtin, lot))). `nonce` is `ledgerNonce` of `GET /api/v1/me`; `deadline` must be at " +
+        "least a minute ahead. The gateway checks signer, deadline and nonce, then relays it.",
     },
   ),
   NewProduct: strictObject(

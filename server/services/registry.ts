@@ -7,7 +7,12 @@
 import { getAddress, id, isAddress, verifyTypedData, type Wallet } from "ethers";
 
 import { generateSigningKey, openKey, sealKey } from "../chain/custody";
-import { ChainUnavailableError, LedgerRevertError, TransactionRejectedError } from "../chain/errors";
+import {
+  ChainUnavailableError,
+  LedgerRevertError,
+  NonceMismatchError,
+  TransactionRejectedError,
+} from "../chain/errors";
 import type { LedgerClient, OrgSigner } from "../chain/ledger-client";
 import { LEDGER_TYPES, type LedgerTypeName } from "../chain/typed-data";
 import { batchIdOf } from "../domain/batch-id";
@@ -50,6 +55,9 @@ export interface NewOrganisation {
   /** Self-custody: the organisation's own account; the gateway then keeps no key for it. */
   account?: string;
 }
+
+/** How far ahead a self-custody authorization's deadline must be. */
+export const MIN_DEADLINE_MARGIN_MS = 60_000;
 
 /** A self-custody organisation's own signature of a ledger request, with the nonce and deadline it signed. */
 export interface ClientAuthorization {
@@ -378,18 +386,16 @@ export class Registry {
         recoveredSigner: recovered,
       });
     }
-    if (deadline * 1000 <= Date.now()) {
-      throw new HttpError(422, "signature_expired", "the authorization's deadline has passed; sign it again", {
-        deadline,
-      });
+    // A minute's margin, so that it cannot expire between here and its block.
+    if (deadline * 1000 < Date.now() + MIN_DEADLINE_MARGIN_MS) {
+      throw new HttpError(
+        422,
+        "signature_expired",
+        "the authorization's deadline has passed or is less than a minute away; sign it again",
+        { deadline },
+      );
     }
-    const expected = await this.deps.ledger.nonceOf(fields.signer);
-    if (fields.nonce !== expected) {
-      throw new HttpError(409, "wrong_nonce", `the next ledger nonce of this organisation is ${expected}`, {
-        expected: Number(expected),
-        got: nonce,
-      });
-    }
+    // The nonce is checked where it is used, under the account's lock (LedgerClient.relay).
     return { ...fields, signature };
   }
 
@@ -422,7 +428,12 @@ interface KeptValue {
 
 /** Whether a transaction's failure is final with nothing on its way to the chain. */
 function failedForGood(error: unknown): boolean {
-  if (error instanceof HttpError || error instanceof LedgerRevertError || error instanceof TransactionRejectedError) {
+  if (
+    error instanceof HttpError ||
+    error instanceof LedgerRevertError ||
+    error instanceof TransactionRejectedError ||
+    error instanceof NonceMismatchError
+  ) {
     return true;
   }
   return error instanceof ChainUnavailableError && error.txHash === null;

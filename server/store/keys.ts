@@ -58,7 +58,11 @@ export const keys = {
   /** batches and their lineage (both directions). */
   batch: (batchId: string) => `batch:${batchId}`,
   child: (parentId: string, childId: string) => `child:${parentId}:${childId}`,
-  /** batches (derived): a producer's batches in the order they were registered (block, then id). */
+  /**
+   * batches (derived): a producer's batches by the block they were registered in (one block's by
+   * id). Made of the batch record's own fields, so the migration (producer-index.ts) and the
+   * indexer write the same key.
+   */
   producerBatch: (orgId: string, block: number, batchId: string) => `by:${orgId}:${pad(block, SEQ_WIDTH)}:${batchId}`,
   producerBatchRange: (orgId: string) => ({ gte: `by:${orgId}:`, lt: `by:${orgId};` }),
   childRange: (parentId: string) => ({ gte: `child:${parentId}:`, lt: `child:${parentId};` }),
@@ -91,6 +95,8 @@ export const keys = {
 
   /** meta: indexer cursor, chain identity. */
   cursor: () => "cursor",
+  /** meta: the version of the producer index (`by:`) the store holds; absent before it existed. */
+  producerIndexVersion: () => "index:producer",
   chain: () => "chain",
   blockHash: (block: number) => `block:${pad(block, BLOCK_WIDTH)}`,
   blockHashRange: { gte: "block:", lt: "block;" },

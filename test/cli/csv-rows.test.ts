@@ -533,6 +533,24 @@ describe("factory CLI: cli/rows.ts", function () {
   });
 
   describe("batchRow", function () {
+    it("reports cells that have no column (an unquoted comma) instead of dropping them", function () {
+      const csv =
+        "gtin,lot,quantity,unit,production_date,,facility\n" +
+        `${HOTPOT},HG1,10,箱,2026-11-20,,车间 1,2 号线\n` +
+        `${HOTPOT},HG2,10,箱,2026-11-20,stray,车间\n`;
+      const table = parseCsv(csv);
+      const { columns, problems } = mapHeader(table.header, "batches");
+      expect(problems).to.deep.equal([]);
+      const [first, second] = table.records.map((record) => batchRow(record, table, columns));
+      expect(first).to.be.an("array");
+      expect((first as RowProblem[]).map(formatProblem)).to.deep.include(
+        'row 2: 1 cell(s) in column(s) H have no column name: an unquoted comma in a cell? Put cells that hold commas in quotes ("…"), as spreadsheets do',
+      );
+      expect((second as RowProblem[]).map((p) => p.message)).to.deep.include(
+        '1 cell(s) in column(s) F have no column name: an unquoted comma in a cell? Put cells that hold commas in quotes ("…"), as spreadsheets do',
+      );
+    });
+
     it("turns a valid row into the body of POST /api/v1/batches", function () {
       const csv =
         `${BATCH_HEADER}\n` +

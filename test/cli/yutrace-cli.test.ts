@@ -145,6 +145,51 @@ describe("yutrace CLI against a real gateway", function () {
     return events;
   }
 
+  /**
+   * A gateway in front of the real one that answers what `answer` returns for a request (given the
+   * real gateway's answer to it, or null to forward that), and forwards everything else.
+   */
+  async function startProxy(
+    answer: (req: http.IncomingMessage, upstream: Buffer) => Promise<{ status: number; body: string } | null>,
+    intercept: (req: http.IncomingMessage) => { status: number; body: string } | null = () => null,
+  ): Promise<{ url: string; close(): Promise<void> }> {
+    const server = http.createServer((req, res) => {
+      void (async () => {
+        const chunks: Buffer[] = [];
+        for await (const chunk of req) chunks.push(chunk as Buffer);
+        const early = intercept(req);
+        if (early) {
+          res.writeHead(early.status, { "Content-Type": "application/json" });
+          return res.end(early.body);
+        }
+        const headers: Record<string, string> = {};
+        for (const name of ["authorization", "accept", "content-type", "idempotency-key"]) {
+          const value = req.headers[name];
+          if (typeof value === "string") headers[name] = value;
+        }
+        const upstream = await fetch(`${t.url}${req.url}`, {
+          method: req.method,
+          headers,
+          body: chunks.length > 0 ? Buffer.concat(chunks) : undefined,
+        });
+        const body = Buffer.from(await upstream.arrayBuffer());
+        const replaced = await answer(req, body);
+        res.writeHead(replaced?.status ?? upstream.status, {
+          "Content-Type": upstream.headers.get("content-type") ?? "application/json",
+        });
+        res.end(replaced ? replaced.body : body);
+      })().catch((error: unknown) => {
+        res.writeHead(500);
+        res.end(String(error));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    };
+  }
+
   async function submissionNonce(org: TestOrg): Promise<number> {
     const res = await request(t.url).get("/api/v1/me").set(bearer(org.apiKey));
     expect(res.status).to.equal(200);
@@ -376,6 +421,8 @@ describe("yutrace CLI against a real gateway", function () {
           "06938850101026,NEW-BAD-5,10,箱,2026-11-20,",
           "06938850101018,NEW-OK-1,10,箱,2026-11-20,",
           '06938850101018,"BAD LOT 7",10,箱,2026-11-20,',
+          "06938850101018,HG20261117-01,999,箱,2026-11-17,",
+          "06938850101018,NEW-BAD-10,10,箱,2026-11-20,,stray",
         ].join("\n"),
       );
       const run = await yutrace("hotpot", ["import", file]);
@@ -387,11 +434,64 @@ describe("yutrace CLI against a real gateway", function () {
         /row 6, column A \(gtin\): "06938850101026" must be a GTIN-14 with a valid check digit/,
         /row 7: batch 06938850101018\/NEW-OK-1 is also in row 2/,
         /row 8, column B \(lot\): "BAD LOT 7" must be 1–20 characters of the GS1 set/,
+        /row 9, column B \(lot\): batch 06938850101018\/HG20261117-01 is registered already, with other data/,
+        /row 10: 1 cell\(s\) in column\(s\) G have no column name: an unquoted comma in a cell\?/,
       ]) {
         expect(run.stderr).to.match(line);
       }
       const mine = await request(t.url).get("/api/v1/me/batches").set(bearer(orgs.hotpot.apiKey));
       expect(mine.body.batches.map((b: { lot: string }) => b.lot)).not.to.include("NEW-OK-1");
+    });
+  });
+
+  describe("a gateway that is not believed", function () {
+    it("checks a claim that rows were recorded before, and stops when the events are not there", async function () {
+      const file = path.join(dir, "claimed.csv");
+      await writeFile(
+        file,
+        "gtin,lot,biz_step,event_time,quantity,unit,temperature\n" +
+          `06938850101186,CL20261117-01,storing,${dateIn(-2)} 09:00,100,KGM,3.5\n` +
+          `06938850101186,CL20261117-01,storing,${dateIn(-2)} 10:00,100,KGM,3.6\n`,
+      );
+      const claims = (req: http.IncomingMessage) =>
+        req.method === "POST" && req.url === "/api/v1/events"
+          ? {
+              status: 409,
+              body: JSON.stringify({
+                error: {
+                  code: "duplicate_event",
+                  message: "1 event(s) were recorded before",
+                  details: { duplicates: [{ index: 0, eventId: `0x${"ab".repeat(32)}` }] },
+                },
+              }),
+            }
+          : null;
+      const liar = await startProxy(async () => null, claims);
+      try {
+        const run = await yutrace("hotpot", ["--gateway", liar.url, "import", file]);
+        expect(run.code, run.stdout + run.stderr).to.equal(1);
+        expect(run.stderr).to.match(/the gateway says event 0x[0-9a-f]{64} was recorded before, but does not show it/);
+        expect(run.stdout).not.to.contain("imported");
+      } finally {
+        await liar.close();
+      }
+      // Through the real gateway the same file goes in.
+      const real = await ok("hotpot", ["import", file]);
+      expect(real.stdout).to.contain("2 recorded now, 0 recorded before");
+    });
+
+    it("refuses a row naming an inspection report that is not on file, before sending anything", async function () {
+      const file = path.join(dir, "no-report.csv");
+      await writeFile(
+        file,
+        "gtin,lot,biz_step,event_time,disposition,quantity,unit,cert_hash,cert_issuer,cert_standard\n" +
+          `06938850101186,CL20261118-01,inspecting,${dateIn(-2)} 09:00,conformant,1,KGM,${"cd".repeat(32)},渝北检测,GB 10146\n`,
+      );
+      const nonce = await submissionNonce(orgs.hotpot);
+      const run = await yutrace("hotpot", ["import", file]);
+      expect(run.code).to.equal(1);
+      expect(run.stderr).to.match(/row 2, column H \(cert_hash\): no certificate (cd){32} on file: upload it first/);
+      expect(await submissionNonce(orgs.hotpot)).to.equal(nonce);
     });
   });
 
@@ -583,42 +683,29 @@ describe("yutrace CLI against a real gateway", function () {
 
       // A gateway that changes an event and recomputes everything it can: the event id, the
       // submission's tree and proofs. It cannot sign the new root with the factory's key.
-      const evil = http.createServer((req, res) => {
-        void (async () => {
-          const upstream = await fetch(`${t.url}${req.url}`, { headers: { Accept: "application/json" } });
-          const body = await upstream.text();
-          if (!/\/evidence/.test(req.url ?? "")) {
-            res.writeHead(upstream.status, { "Content-Type": upstream.headers.get("content-type") ?? "text/plain" });
-            return res.end(body);
-          }
-          const bundle = JSON.parse(body) as EvidenceBundle;
-          const victim = bundle.events.find((e) => (e.body as { bizStep: string }).bizStep === "inspecting")!;
-          const submission = bundle.submissions[victim.submission]!;
-          const listed = (await (
-            await fetch(`${t.url}/api/v1/submissions/${victim.submission}`, { headers: bearer(t.adminKey) })
-          ).json()) as { eventIds: string[] };
-          (victim.body as { disposition: string }).disposition = "non_conformant";
-          const forged = canonicalSha256(victim.body);
-          const ids = listed.eventIds.map((id) => (id === victim.eventId ? forged : id));
-          const tree = submissionTree(ids);
-          for (const e of bundle.events.filter((x) => x.submission === victim.submission)) {
-            if (e === victim) e.eventId = forged;
-            e.proof = tree.proof(ids.indexOf(e.eventId));
-          }
-          submission.root = tree.root;
-          res.writeHead(200, { "Content-Type": "application/json" });
-          res.end(JSON.stringify(bundle));
-        })().catch((error: unknown) => {
-          res.writeHead(500);
-          res.end(String(error));
-        });
+      const evil = await startProxy(async (req, body) => {
+        if (!/\/evidence/.test(req.url ?? "")) return null;
+        const bundle = JSON.parse(body.toString("utf8")) as EvidenceBundle;
+        const victim = bundle.events.find((e) => (e.body as { bizStep: string }).bizStep === "inspecting")!;
+        const submission = bundle.submissions[victim.submission]!;
+        const listed = (await (
+          await fetch(`${t.url}/api/v1/submissions/${victim.submission}`, { headers: bearer(t.adminKey) })
+        ).json()) as { eventIds: string[] };
+        (victim.body as { disposition: string }).disposition = "non_conformant";
+        const forged = canonicalSha256(victim.body);
+        const ids = listed.eventIds.map((id) => (id === victim.eventId ? forged : id));
+        const tree = submissionTree(ids);
+        for (const e of bundle.events.filter((x) => x.submission === victim.submission)) {
+          if (e === victim) e.eventId = forged;
+          e.proof = tree.proof(ids.indexOf(e.eventId));
+        }
+        submission.root = tree.root;
+        return { status: 200, body: JSON.stringify(bundle) };
       });
-      await new Promise<void>((resolve) => evil.listen(0, "127.0.0.1", resolve));
       try {
-        const port = (evil.address() as AddressInfo).port;
         const caught = await yutrace("garments", [
           "verify",
-          `http://127.0.0.1:${port}/01/06938850701010/10/YP2611-S01`,
+          `${evil.url}/01/06938850701010/10/YP2611-S01`,
           "--ledger",
           t.gateway.ledger.address,
         ]);
@@ -626,7 +713,7 @@ describe("yutrace CLI against a real gateway", function () {
         expect(caught.stdout).to.match(/Verdict: FAILED — 2 passed, 2 failed/);
         expect(caught.stdout).to.match(new RegExp(`✘ signature: signed by 0x[0-9a-fA-F]{40}, not by ${account}`, "i"));
       } finally {
-        await new Promise((resolve) => evil.close(resolve));
+        await evil.close();
       }
     });
   });

@@ -107,6 +107,7 @@ describe("self-custody registration and the caller's own view", function () {
       ["another key", () => authorize("RegisterProduct", productMessage(PRODUCT), { signer: Wallet.createRandom() as unknown as Wallet }), 422, "invalid_signature"],
       ["another product", () => authorize("RegisterProduct", productMessage({ ...PRODUCT, standard: "GB/T 2660" })), 422, "invalid_signature"],
       ["expired", () => authorize("RegisterProduct", productMessage(PRODUCT), { deadline: Math.floor(Date.now() / 1000) - 1 }), 422, "signature_expired"],
+      ["expiring within a minute", () => authorize("RegisterProduct", productMessage(PRODUCT), { deadline: Math.floor(Date.now() / 1000) + 20 }), 422, "signature_expired"],
       ["a used-up nonce", () => authorize("RegisterProduct", productMessage(PRODUCT), { nonce: 5 }), 409, "wrong_nonce"],
     ]; // prettier-ignore
     for (const [what, make, status, code] of cases) {
@@ -131,6 +132,14 @@ describe("self-custody registration and the caller's own view", function () {
     expect(res.status, JSON.stringify(res.body)).to.equal(201);
     expect(res.body.product).to.deep.include({ gtin: PRODUCT.gtin, owner: self.orgId, metadata: PRODUCT });
     expect((await me(self)).ledgerNonce).to.equal(1);
+    // The same authorization once more, for another product: its nonce is used up.
+    const other = { ...PRODUCT, gtin: gtin14("0693885070132") };
+    const replayed = await request(t.url)
+      .post("/api/v1/products")
+      .set(bearer(self.apiKey))
+      .send({ ...other, authorization: await authorize("RegisterProduct", productMessage(other), { nonce: 0 }) });
+    expect(replayed.status, JSON.stringify(replayed.body)).to.equal(409);
+    expect(replayed.body.error).to.deep.include({ code: "wrong_nonce", details: { expected: 1, got: 0 } });
 
     for (const lot of ["WS2611-01", "WS2611-02", "WS2611-03"]) {
       const batch = { gtin: PRODUCT.gtin, lot, quantity: { value: 800, unit: "H87" }, productionDate: dateIn(-3) };
