@@ -152,7 +152,9 @@ export async function runImport(session: Session, options: ImportOptions): Promi
 }
 
 function rowsRefused(file: string, problems: RowProblem[]): CliError {
-  const sorted = [...problems].sort((a, b) => a.row - b.row || (a.letter ?? "").localeCompare(b.letter ?? ""));
+  // By row, then column as the spreadsheet orders them (Z before AA).
+  const column = (p: RowProblem) => (p.letter ?? "").padStart(3, " ");
+  const sorted = [...problems].sort((a, b) => a.row - b.row || column(a).localeCompare(column(b)));
   const rows = new Set(sorted.map((p) => p.row)).size;
   return new CliError(
     `${file}: ${problems.length} problem(s) in ${rows} row(s); nothing was imported`,
