@@ -9,7 +9,7 @@
 import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -673,6 +673,48 @@ describe("yutrace CLI against a real gateway", function () {
       ]);
       expect(custodial.code).to.equal(2);
       expect(custodial.stderr).to.contain("the gateway keeps this organisation's key");
+    });
+
+    it("a self-signed import killed halfway and run again records each row once, resending what it signed", async function () {
+      const lot = "YP2611-S09";
+      await ok("garments", ["batches", "add", "--gtin", "06938850701010", "--lot", lot, "--quantity", "300", "--unit", "件", "--production-date", dateIn(-5)]); // prettier-ignore
+      await ok("garments", ["events", "add", "--batch", `06938850701010/${lot}`, "--step", "生产", "--time", `${dateIn(-5)} 08:00`, "--quantity", "300", "--unit", "件"]); // prettier-ignore
+      const start = new Date(`${dateIn(-4)}T00:00:00+08:00`).getTime();
+      const lines = ["gtin,lot,biz_step,event_time,quantity,unit,humidity"];
+      for (let i = 0; i < 1500; i++) {
+        const at = new Date(start + i * 60_000 + 8 * 3600_000).toISOString().slice(0, 16).replace("T", " ");
+        lines.push(`06938850701010,${lot},sensor_reporting,${at},300,件,${40 + (i % 30)}`);
+      }
+      const file = path.join(dir, "warehouse-humidity.csv");
+      await writeFile(file, lines.join("\n") + "\n");
+
+      const nonce = await submissionNonce(garments);
+      const child = spawn(process.execPath, [BIN, "import", file, "--sign-locally", "--chunk", "50"], {
+        cwd: ROOT,
+        env: { ...process.env, YUTRACE_CONFIG: configOf("garments") },
+        stdio: "ignore",
+      });
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+      // Killed once 5–25 of its 30 submissions are in.
+      for (let waited = 0; (await submissionNonce(garments)) - nonce < 5; waited += 20) {
+        if (waited > 60_000) throw new Error("the import did not get going");
+        await sleep(20);
+      }
+      child.kill("SIGKILL");
+      await exited;
+      const imports = path.join(dir, "garments", "imports");
+      const [state] = await readdir(imports);
+      expect(JSON.parse(await readFile(path.join(imports, state!), "utf8")).recorded.length).to.be.at.least(4);
+
+      const rerun = await ok("garments", ["import", file, "--sign-locally", "--chunk", "50"]);
+      expect(rerun.stdout).to.contain("imported 1,500 events");
+      const readings = (await batchEvents("06938850701010", lot)).filter((e) => e.event.bizStep === "sensor_reporting");
+      expect(readings).to.have.length(1500);
+      expect(new Set(readings.map((e) => e.eventId)).size).to.equal(1500);
+      for (const e of readings) expect(e.submission.signer.toLowerCase()).to.equal(account.toLowerCase());
+      // 30 submissions in all, each one nonce: none was signed twice.
+      expect((await submissionNonce(garments)) - nonce).to.equal(30);
+      expect(await readdir(imports), "the finished import's state is removed").to.deep.equal([]);
     });
 
     it("verifies with yutrace verify; a gateway that alters a self-signed event is caught", async function () {
