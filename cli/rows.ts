@@ -143,10 +143,6 @@ class Row {
     private readonly columns: Map<string, number>,
   ) {}
 
-  get number(): number {
-    return this.record.row;
-  }
-
   /** Cells with no column to go in (past the header's last, or under a blank name): never dropped silently. */
   checkStrays(): void {
     const strays = this.record.cells

@@ -14,6 +14,7 @@ import { parseDigitalLink } from "../server/domain/digital-link";
 import type { EvidenceBundle } from "../server/verify/bundle";
 import { ChainView } from "../server/verify/chain-view";
 import { verifyBundle, type VerificationReport } from "../server/verify/verify-bundle";
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "./errors";
 
 const OPTIONS = `
   <digital-link-url>  the batch's QR code link, e.g. https://trace.example.cn/01/06938850100030/10/HG20261120
@@ -134,7 +135,7 @@ export async function runVerifier(argv: string[], usage: string, defaults: { rpc
     if (error instanceof UsageError) {
       if (error.message) console.error(`error: ${error.message}\n`);
       console.error(USAGE);
-      return 2;
+      return EXIT_USAGE;
     }
     throw error;
   }
@@ -143,12 +144,12 @@ export async function runVerifier(argv: string[], usage: string, defaults: { rpc
     url = new URL(options.url);
   } catch {
     console.error(`error: ${options.url} is not a URL\n\n${USAGE}`);
-    return 2;
+    return EXIT_USAGE;
   }
   const key = parseDigitalLink(url.pathname);
   if (!key) {
     console.error(`error: ${options.url} is not a GS1 Digital Link of a batch (…/01/{GTIN}/10/{lot})`);
-    return 2;
+    return EXIT_USAGE;
   }
   const batchId = batchIdOf(key.gtin, key.lot);
   const bundle = await fetchBundle(url, batchId, options.ancestors);
@@ -161,10 +162,10 @@ export async function runVerifier(argv: string[], usage: string, defaults: { rpc
     const report = await verifyBundle(bundle, new ChainView(provider, ledger));
     if (options.json) console.log(JSON.stringify({ ...report, notes: warnings }, null, 2));
     else printReport(report, warnings);
-    if (report.verdict === "verified") return 0;
+    if (report.verdict === "verified") return EXIT_OK;
     // Incomplete only because events wait for their anchor: fine when asked for.
     const onlyPending = report.verdict === "incomplete" && report.warnings.length === 0;
-    return onlyPending && options.allowPending ? 0 : 1;
+    return onlyPending && options.allowPending ? EXIT_OK : EXIT_FAILED;
   } finally {
     provider.destroy();
   }

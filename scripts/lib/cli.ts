@@ -2,10 +2,10 @@
 import { open } from "node:fs/promises";
 import path from "node:path";
 
-/** Exit codes every command uses; a command may add its own from 3 on. */
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_USAGE = 2;
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "../../cli/errors";
+
+/** Exit codes every command uses (those of `yutrace` too); a command may add its own from 3 on. */
+export { EXIT_FAILED, EXIT_OK, EXIT_USAGE };
 
 /** A failure with its exit code and a message for the operator. */
 export class Failure extends Error {

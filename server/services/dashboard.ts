@@ -5,7 +5,6 @@
  */
 import { batchUri } from "../domain/digital-link";
 import { rangeOf } from "../index/chain-records";
-import { HttpError } from "../http/errors";
 import { keys } from "../store/keys";
 import type {
   AnchorOnChain,
@@ -32,7 +31,7 @@ const DAY_MS = 86_400_000;
 
 export type SearchMatch = "gtin" | "lot" | "batchId" | "product" | "producer" | "district";
 
-import type { OrgSummary } from "./queries";
+import { readPage, type OrgSummary } from "./queries";
 export type { OrgSummary };
 
 export interface BatchHit {
@@ -211,20 +210,11 @@ export class Dashboard {
     organisations: OrgRecord[];
     nextCursor: string | null;
   }> {
-    const limit = Math.min(Math.max(options.limit ?? 50, 1), MAX_ORG_PAGE);
-    const range = rangeOf(keys.org(""));
-    let gt: string | undefined;
-    if (options.cursor) {
-      gt = Buffer.from(options.cursor, "base64url").toString("utf8");
-      if (!gt.startsWith(range.gte)) throw new HttpError(400, "invalid_cursor", "this cursor is not for this list");
-    }
-    const entries = await this.store.orgs
-      .iterator(gt ? { gt, lt: range.lt, limit: limit + 1 } : { ...range, limit: limit + 1 })
-      .all();
-    const page = entries.slice(0, limit);
-    const nextCursor =
-      entries.length > limit ? Buffer.from(page[page.length - 1]![0], "utf8").toString("base64url") : null;
-    return { organisations: page.map(([, org]) => org as OrgRecord), nextCursor };
+    const { entries, nextCursor } = await readPage(this.store.orgs, rangeOf(keys.org("")), options, {
+      max: MAX_ORG_PAGE,
+      of: "list",
+    });
+    return { organisations: entries.map(([, org]) => org as OrgRecord), nextCursor };
   }
 
   private async computeStats(now: Date): Promise<DashboardStats> {

@@ -18,9 +18,41 @@ import type {
   SubmissionAnchor,
   SubmissionHeader,
 } from "../store/records";
-import type { Store } from "../store/store";
+import type { Store, Sublevel } from "../store/store";
 
 export const MAX_PAGE = 200;
+
+/**
+ * One page of the entries of `range` in `sublevel`, `options.limit` of them (default 50, at most
+ * `max`), after the key `options.cursor` names (before it, when `reverse`), and the cursor of the
+ * next page (null on the last). A cursor is the last key of its page, base64url; one of another
+ * range is refused (400 invalid_cursor, "this cursor is not for this {of}").
+ */
+export async function readPage(
+  sublevel: Sublevel,
+  range: { gte: string; lt: string },
+  options: { limit?: number; cursor?: string | null },
+  settings: { max: number; of: string; reverse?: boolean },
+): Promise<{ entries: [string, unknown][]; nextCursor: string | null }> {
+  const limit = Math.min(Math.max(options.limit ?? 50, 1), settings.max);
+  let after: string | undefined;
+  if (options.cursor) {
+    after = Buffer.from(options.cursor, "base64url").toString("utf8");
+    if (!after.startsWith(range.gte)) {
+      throw new HttpError(400, "invalid_cursor", `this cursor is not for this ${settings.of}`);
+    }
+  }
+  const bounds = settings.reverse
+    ? { gte: range.gte, lt: after ?? range.lt, reverse: true }
+    : after
+      ? { gt: after, lt: range.lt }
+      : range;
+  const found = (await sublevel.iterator({ ...bounds, limit: limit + 1 }).all()) as [string, unknown][];
+  const entries = found.slice(0, limit);
+  const nextCursor =
+    found.length > limit ? Buffer.from(entries[entries.length - 1]![0], "utf8").toString("base64url") : null;
+  return { entries, nextCursor };
+}
 export const MAX_LINEAGE = 1000;
 
 export interface EventView {
@@ -123,20 +155,14 @@ export class Queries {
     orgId: string,
     options: { limit?: number; cursor?: string | null },
   ): Promise<{ batches: BatchRecord[]; nextCursor: string | null }> {
-    const limit = Math.min(Math.max(options.limit ?? 50, 1), MAX_PAGE);
-    const range = keys.producerBatchRange(orgId);
-    let lt = range.lt;
-    if (options.cursor) {
-      lt = Buffer.from(options.cursor, "base64url").toString("utf8");
-      if (!lt.startsWith(range.gte)) throw new HttpError(400, "invalid_cursor", "this cursor is not for this list");
-    }
-    const entries = await this.store.batches.iterator({ gte: range.gte, lt, reverse: true, limit: limit + 1 }).all();
-    const page = entries.slice(0, limit);
-    const records = (await this.store.batches.getMany(page.map(([, batchId]) => keys.batch(batchId as string)))) as (
+    const { entries, nextCursor } = await readPage(this.store.batches, keys.producerBatchRange(orgId), options, {
+      max: MAX_PAGE,
+      of: "list",
+      reverse: true,
+    });
+    const records = (await this.store.batches.getMany(entries.map(([, batchId]) => keys.batch(batchId as string)))) as (
       BatchRecord | undefined
     )[];
-    const nextCursor =
-      entries.length > limit ? Buffer.from(page[page.length - 1]![0], "utf8").toString("base64url") : null;
     return { batches: records.filter((record): record is BatchRecord => record !== undefined), nextCursor };
   }
 
@@ -146,25 +172,16 @@ export class Queries {
     options: { limit?: number; cursor?: string | null },
   ): Promise<{ events: EventView[]; nextCursor: string | null }> {
     await this.batch(batchId);
-    const limit = Math.min(Math.max(options.limit ?? 50, 1), MAX_PAGE);
-    const range = keys.batchEventRange(batchId);
-    let gt: string | undefined;
-    if (options.cursor) {
-      gt = Buffer.from(options.cursor, "base64url").toString("utf8");
-      if (!gt.startsWith(range.gte)) throw new HttpError(400, "invalid_cursor", "this cursor is not for this batch");
-    }
-    const entries = await this.store.events
-      .iterator(gt ? { gt, lt: range.lt, limit: limit + 1 } : { ...range, limit: limit + 1 })
-      .all();
-    const page = entries.slice(0, limit);
-    const records = (await this.store.events.getMany(page.map(([, eventId]) => keys.event(eventId as string)))) as (
+    const { entries, nextCursor } = await readPage(this.store.events, keys.batchEventRange(batchId), options, {
+      max: MAX_PAGE,
+      of: "batch",
+    });
+    const records = (await this.store.events.getMany(entries.map(([, eventId]) => keys.event(eventId as string)))) as (
       EventRecord | undefined
     )[];
     const missing = records.findIndex((record) => !record);
-    if (missing >= 0) throw new Error(`the index lists event ${page[missing]![1]} but its record is missing`);
+    if (missing >= 0) throw new Error(`the index lists event ${entries[missing]![1]} but its record is missing`);
     const events = await this.views(records as EventRecord[]);
-    const nextCursor =
-      entries.length > limit ? Buffer.from(page[page.length - 1]![0], "utf8").toString("base64url") : null;
     return { events, nextCursor };
   }
 
