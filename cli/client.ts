@@ -67,11 +67,6 @@ export class GatewayClient {
     return this.request<T>("POST", path, { ...options, body });
   }
 
-  /** The raw response of a GET (for downloads), after the same error handling. */
-  async fetch(path: string, options: RequestOptions = {}): Promise<Response> {
-    return this.send("GET", path, { retry: true, ...options });
-  }
-
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<Answer<T>> {
     const res = await this.send(method, path, options);
     const type = res.headers.get("content-type") ?? "";
