@@ -4,8 +4,9 @@
  * Brings a backup made by `npm run backup` back into a data folder, for `npm start`:
  *  1. reads the whole file and checks it (header, framing, trailer, SHA-256) before writing anything;
  *  2. refuses a data folder whose store holds anything (or is in use: a gateway runs on it);
- *  3. writes every entry, raw, in LevelDB batches into `<data>/store.restoring`, the last batch
- *     synced, checking the file again on the way (so a file changed meanwhile is caught too);
+ *  3. writes every entry, raw, in LevelDB batches into `<data>/store.restoring` (event bodies into
+ *     its event-body database), the last batches synced, checking the file again on the way (so a
+ *     file changed meanwhile is caught too);
  *  4. only then renames it to `<data>/store`: a failed restore never leaves a half-written store
  *     that a gateway could start on.
  */
@@ -14,7 +15,8 @@ import { readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { Level } from "level";
 
-import { BackupError, readBackup, type BackupSummary } from "../server/store/backup";
+import { BackupError, readBackup, splitBackupEntries, type BackupSummary } from "../server/store/backup";
+import { EVENT_BODIES_FOLDER } from "../server/store/store";
 import {
   EXIT_FAILED,
   EXIT_OK,
@@ -228,17 +230,26 @@ async function main(): Promise<void> {
     writeBufferSize: 16 * 1024 * 1024,
     maxFileSize: 16 * 1024 * 1024,
   });
+  const bodies: RawLevel = new Level<Buffer, Buffer>(path.join(restoring, EVENT_BODIES_FOLDER), {
+    keyEncoding: "buffer",
+    valueEncoding: "buffer",
+    createIfMissing: true,
+    errorIfExists: true,
+    writeBufferSize: 8 * 1024 * 1024,
+    maxFileSize: 16 * 1024 * 1024,
+  });
   let written = 0;
   try {
     await db.open();
+    await bodies.open();
     console.log(`restoring into ${shown(storeDir)} …`);
     // Each batch is written when the next arrives, so that the last one can be the synced write.
     let held: [Buffer, Buffer][] | null = null;
-    const put = (entries: [Buffer, Buffer][], sync: boolean) =>
-      db.batch(
-        entries.map(([key, value]) => ({ type: "put" as const, key, value })),
-        { sync },
-      );
+    const put = async (entries: [Buffer, Buffer][], sync: boolean) => {
+      const { root, eventBodies } = splitBackupEntries(entries);
+      const puts = (list: [Buffer, Buffer][]) => list.map(([key, value]) => ({ type: "put" as const, key, value }));
+      await Promise.all([db.batch(puts(root), { sync }), bodies.batch(puts(eventBodies), { sync })]);
+    };
     const restored = await readBackupFile(file, size, "restoring", async (entries) => {
       if (held) {
         await put(held, false);
@@ -255,17 +266,20 @@ async function main(): Promise<void> {
       written += last.length;
     }
     let stored = 0;
-    const keysOf = db.keys();
-    try {
-      for (let batch = await keysOf.nextv(10_000); batch.length > 0; batch = await keysOf.nextv(10_000)) {
-        stored += batch.length;
+    for (const each of [db, bodies]) {
+      const keysOf = each.keys();
+      try {
+        for (let batch = await keysOf.nextv(10_000); batch.length > 0; batch = await keysOf.nextv(10_000)) {
+          stored += batch.length;
+        }
+      } finally {
+        await keysOf.close();
       }
-    } finally {
-      await keysOf.close();
     }
     if (stored !== checked.trailer.entries) {
       throw new Failure(EXIT.failed, `the new store holds ${stored} entries, not ${checked.trailer.entries}`);
     }
+    await bodies.close();
     await db.close();
     if (!(await isEmptyStore(storeDir))) throw refuseStore();
     // None, or an empty store (checked just now): moved aside first, so that there is never a
@@ -282,6 +296,7 @@ async function main(): Promise<void> {
     await syncFolder(dataDir);
     if (hadStore) await rm(aside, { recursive: true, force: true });
   } catch (error) {
+    await bodies.close().catch(() => undefined);
     await db.close().catch(() => undefined);
     await rm(restoring, { recursive: true, force: true }).catch(() => undefined);
     if (error instanceof Failure) throw error;

@@ -232,14 +232,10 @@ class Loader implements Seeder {
       for (const op of built.ops) {
         if (checked.has(op.key)) continue;
         checked.add(op.key);
-        const stored: unknown = await op.sublevel!.get(op.key);
-        // A value written as JSON text (Store.putJson) reads back parsed.
-        const written: unknown =
-          op.type === "put" && op.valueEncoding === "utf8"
-            ? JSON.parse(op.value as string)
-            : op.type === "put"
-              ? op.value
-              : undefined;
+        // An event's body goes to the event-body database, as the text IngestService wrote.
+        const body = Store.isEventBody(op);
+        const stored: unknown = body ? await store.eventBodies.get(op.key) : await op.sublevel!.get(op.key);
+        const written: unknown = op.type === "put" ? op.value : undefined;
         if (op.type === "put" && !isDeepStrictEqual(stored, written)) {
           throw new Error(`the loader's record ${op.key} differs from what IngestService stored`);
         }

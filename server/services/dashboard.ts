@@ -5,12 +5,14 @@
  */
 import { batchUri } from "../domain/digital-link";
 import { rangeOf } from "../index/chain-records";
+import { withBodies, type StoredEventRecord } from "../store/events";
 import { keys } from "../store/keys";
 import type {
   AnchorOnChain,
   AnchorRecord,
   BatchRecord,
   BatchStatusName,
+  EventRecord,
   OrgRecord,
   ProductRecord,
   SubmissionHeader,
@@ -256,9 +258,8 @@ export class Dashboard {
     const declared = await keySet(this.store.events, rangeOf(keys.declaration("")), keys.declaration(""));
     const inspections = new Map<string, { conformant: number; nonConformant: number }>();
     let events = 0;
-    for await (const [key, value] of this.store.events.iterator(rangeOf(keys.event("")))) {
-      const record = value as { batchIds: string[]; body: EventBody };
-      const body = record.body;
+    for await (const record of this.eventRecords()) {
+      const body = record.body as EventBody;
       // An error declaration repeats an earlier event: it is not something that happened again.
       if (body.errorDeclaration) continue;
       events++;
@@ -268,8 +269,7 @@ export class Dashboard {
         const count = perDay.get(date);
         if (count !== undefined) perDay.set(date, count + 1);
       }
-      const eventId = key.slice(keys.event("").length);
-      if (body.bizStep !== "inspecting" || declared.has(eventId)) continue;
+      if (body.bizStep !== "inspecting" || declared.has(record.eventId)) continue;
       const passed = body.disposition === "conformant";
       if (!passed && body.disposition !== "non_conformant") continue;
       for (const category of new Set(record.batchIds.map((id) => batchCategory.get(id) ?? "unknown"))) {
@@ -319,6 +319,20 @@ export class Dashboard {
    * the acceptance time of the earliest submission it covers (sequence numbers follow acceptance,
    * so that is the submission with the smallest one). Anchors this gateway did not plan are left out.
    */
+  /** Every event record with its body, in event-id order, read a thousand at a time. */
+  private async *eventRecords(): AsyncGenerator<EventRecord> {
+    const iterator = this.store.events.values(rangeOf(keys.event("")));
+    try {
+      for (;;) {
+        const chunk = (await iterator.nextv(1000)) as StoredEventRecord[];
+        if (chunk.length === 0) return;
+        yield* (await withBodies(this.store, chunk)) as EventRecord[];
+      }
+    } finally {
+      await iterator.close();
+    }
+  }
+
   private async anchorLags(): Promise<{ anchors: AnchorLag[]; total: number }> {
     const range = rangeOf(keys.anchorBySeq(0));
     const latest = await this.store.anchors.iterator({ ...range, reverse: true, limit: LAG_ANCHORS }).all();

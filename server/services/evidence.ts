@@ -11,7 +11,8 @@ import { ChainUnavailableError } from "../chain/errors";
 import { batchUri } from "../domain/digital-link";
 import { submissionProof } from "../domain/merkle";
 import { keys } from "../store/keys";
-import type { BatchRecord, EventRecord, OrgRecord, SubmissionAnchor, SubmissionHeader } from "../store/records";
+import { readEvents } from "../store/events";
+import type { BatchRecord, OrgRecord, SubmissionAnchor, SubmissionHeader } from "../store/records";
 import type { Store } from "../store/store";
 import { EVIDENCE_FORMAT, type BatchEvidence, type EvidenceBundle, type SubmissionEvidence } from "../verify/bundle";
 import { ChainView } from "../verify/chain-view";
@@ -47,9 +48,7 @@ export class EvidenceService {
       const ids = (await store.events.values(keys.batchEventRange(each.batchId)).all()) as string[];
       const room = MAX_EVIDENCE_EVENTS - events.length;
       if (ids.length > room) truncated = true;
-      const records = (await store.events.getMany(ids.slice(0, Math.max(room, 0)).map((id) => keys.event(id)))) as (
-        EventRecord | undefined
-      )[];
+      const records = await readEvents(store, ids.slice(0, Math.max(room, 0)));
       for (const record of records) {
         if (!record) continue;
         let submission = submissionBySeq.get(record.submissionSeq);

@@ -27,6 +27,7 @@ import type {
   SubmissionRecord,
 } from "../store/records";
 import { Store, type Operation } from "../store/store";
+import { readEvent, readEvents, type StoredEventRecord } from "../store/events";
 import { Mutex } from "../util/mutex";
 import { blockingHold } from "./holds";
 import { parseJsonBody, prepareSubmission, type PreparedSubmission } from "./prepare";
@@ -437,7 +438,7 @@ export class IngestService {
       return record && held.has(batchId) && record.status === "active" ? { ...record, status: "held" } : record;
     };
     const event = async (eventId: string) => {
-      const record = (await store.events.get(keys.event(eventId))) as EventRecord | undefined;
+      const record = await readEvent(store, eventId);
       return record ? { orgId: record.orgId, body: record.body as TraceEvent, recordTime: record.recordTime } : null;
     };
     return {
@@ -448,7 +449,7 @@ export class IngestService {
       batchEvents: (batchId) =>
         once(`history:${batchId}`, async () => {
           const ids = (await store.events.values(keys.batchEventRange(batchId)).all()) as string[];
-          const records = (await store.events.getMany(ids.map((id) => keys.event(id)))) as EventRecord[];
+          const records = (await readEvents(store, ids)) as EventRecord[];
           return records.map((r) => ({ eventId: r.eventId, orgId: r.orgId, body: r.body as TraceEvent }));
         }),
       batch,
@@ -482,21 +483,22 @@ export function isNonConformantInspection(event: TraceEvent): boolean {
 }
 
 /**
- * The journal records of an accepted submission, all in its one synced batch: its header
- * (`sub:<seq>`, journal) and each event (`evt:<eventId>`, events sublevel: the one copy of an event's
- * body, looked up by id by every read), written from their canonical JSON (`texts`, in order).
+ * The journal records of an accepted submission, all in its one synced write: its header
+ * (`sub:<seq>`, journal), each event's record (`evt:<eventId>`, events sublevel: looked up by id by
+ * every read) and each event's body (the one copy of it, in the event-body database by submission
+ * and position), written from their canonical JSON (`texts`, in order).
  */
 export function journalSubmission(store: Store, record: SubmissionRecord, texts: readonly string[]): Operation[] {
   const { events: _events, ...header } = record;
   return [Store.put(store.journal, keys.submission(record.seq), header), ...eventRecords(store, record, texts)];
 }
 
-/** The event records of a submission, from the canonical JSON of its events when given. */
+/** The event records and bodies of a submission, from the canonical JSON of its events when given. */
 export function eventRecords(store: Store, record: SubmissionRecord, texts?: readonly string[]): Operation[] {
-  return record.eventIds.map((eventId, index) => {
+  const ops: Operation[] = [];
+  record.eventIds.forEach((eventId, index) => {
     const body = record.events[index] as TraceEvent;
-    const key = keys.event(eventId);
-    const event: Omit<EventRecord, "body"> = {
+    const event: StoredEventRecord = {
       eventId,
       submissionSeq: record.seq,
       index,
@@ -504,11 +506,12 @@ export function eventRecords(store: Store, record: SubmissionRecord, texts?: rea
       batchIds: batchesOf(body).all.map(batchIdOfKey),
       recordTime: record.acceptedAt,
     };
-    const text = texts?.[index];
-    return text === undefined
-      ? Store.put(store.events, key, { ...event, body })
-      : Store.putJson(store.events, key, withJsonMember(event, "body", text));
+    ops.push(
+      Store.put(store.events, keys.event(eventId), event),
+      Store.putEventBody(record.seq, index, texts?.[index] ?? JSON.stringify(body)),
+    );
   });
+  return ops;
 }
 
 /** The index records of an accepted submission (batch events, declarations, custody); `reindex` uses it too. */
@@ -539,9 +542,7 @@ export async function eventsOf(store: Store, header: SubmissionHeader & { events
   if (header.events) return header.events;
   const legacy = (await store.journal.get(keys.submissionEvents(header.seq))) as unknown[] | undefined;
   if (legacy) return legacy;
-  const records = (await store.events.getMany(header.eventIds.map((id) => keys.event(id)))) as (
-    EventRecord | undefined
-  )[];
+  const records = await readEvents(store, header.eventIds);
   return records.map((record, index) => {
     if (!record) {
       throw new Error(
@@ -550,11 +551,6 @@ export async function eventsOf(store: Store, header: SubmissionHeader & { events
     }
     return record.body;
   });
-}
-
-/** The JSON of `object` (not empty) with one more member, `name`, whose value is already JSON. */
-function withJsonMember(object: object, name: string, json: string): string {
-  return `${JSON.stringify(object).slice(0, -1)},${JSON.stringify(name)}:${json}}`;
 }
 
 /** Breadth-first search for a recalled ancestor in the store's batch records. */

@@ -9,6 +9,7 @@ import { submissionProof } from "../domain/merkle";
 import { originalEventId } from "../domain/rules";
 import { HttpError } from "../http/errors";
 import { keys } from "../store/keys";
+import { readEvent, readEvents } from "../store/events";
 import type {
   BatchRecord,
   BatchState,
@@ -176,9 +177,10 @@ export class Queries {
       max: MAX_PAGE,
       of: "batch",
     });
-    const records = (await this.store.events.getMany(entries.map(([, eventId]) => keys.event(eventId as string)))) as (
-      EventRecord | undefined
-    )[];
+    const records = await readEvents(
+      this.store,
+      entries.map(([, eventId]) => eventId as string),
+    );
     const missing = records.findIndex((record) => !record);
     if (missing >= 0) throw new Error(`the index lists event ${entries[missing]![1]} but its record is missing`);
     const events = await this.views(records as EventRecord[]);
@@ -186,7 +188,7 @@ export class Queries {
   }
 
   async event(eventId: string): Promise<EventView> {
-    const record = (await this.store.events.get(keys.event(eventId))) as EventRecord | undefined;
+    const record = await readEvent(this.store, eventId);
     if (!record) throw new HttpError(404, "unknown_event", `no event ${eventId}`);
     return (await this.views([record]))[0]!;
   }
@@ -341,7 +343,7 @@ export async function declarationsOf(store: Store, eventIds: string[]): Promise<
   const by = (await store.events.getMany(eventIds.map((id) => keys.declaration(id)))) as (string | undefined)[];
   const declarers = by.filter((id): id is string => !!id);
   if (declarers.length === 0) return eventIds.map(() => null);
-  const records = (await store.events.getMany(declarers.map((id) => keys.event(id)))) as (EventRecord | undefined)[];
+  const records = await readEvents(store, declarers);
   const bodies = new Map(declarers.map((id, i) => [id, records[i]?.body as TraceEvent | undefined]));
   return by.map((declarer) => {
     const declaration = declarer ? bodies.get(declarer)?.errorDeclaration : undefined;

@@ -11,6 +11,7 @@ import { batchUri } from "../domain/digital-link";
 import type { TraceEvent } from "../domain/events";
 import { orgIdOf } from "../domain/identifiers";
 import { keys } from "../store/keys";
+import { readEvents } from "../store/events";
 import type {
   BatchRecord,
   EventRecord,
@@ -156,7 +157,7 @@ export class TraceService {
 
     const eventIds = (await this.store.events.values(keys.batchEventRange(batchId)).all()) as string[];
     const shown = eventIds.slice(-MAX_TIMELINE);
-    const records = (await this.store.events.getMany(shown.map((id) => keys.event(id)))) as EventRecord[];
+    const records = (await readEvents(this.store, shown)) as EventRecord[];
     const seqs = [...new Set(records.map((r) => r.submissionSeq))];
     const anchors = (await this.store.anchors.getMany(seqs.map((seq) => keys.submissionAnchor(seq)))) as (
       SubmissionAnchor | undefined

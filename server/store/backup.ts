@@ -11,12 +11,18 @@
  * already recovers from (the txlog is replayed onto a new local chain, the anchorer re-sends what
  * was in flight).
  *
- * Format "yutrace-backup" version 1, a `.ytbak` file:
+ * The event-body database (`Store.eventBodies`) is read from a snapshot taken right after the root
+ * database's: bodies are written before the records that refer to them, so every body a record in
+ * the first snapshot needs is in the second.
+ *
+ * Format "yutrace-backup" version 2 (version 1, without event bodies, is still read), a `.ytbak` file:
  *
  *   header    one line of JSON (UTF-8, at most 64 KiB) ending in "\n": `BackupHeader`
  *   entries   in key order, each: key length (uint32 big-endian), key bytes,
  *             value length (uint32 big-endian), value bytes — raw, as LevelDB holds them
- *             (keys carry their sublevel's prefix, e.g. `!journal!sub:000000000001`)
+ *             (keys carry their sublevel's prefix, e.g. `!journal!sub:000000000001`); the
+ *             event-body database's entries come last, their keys prefixed with the byte 0xFF
+ *             (which no UTF-8 key starts with): `\xFF000000000001:0000`
  *   end       uint32 0xFFFFFFFF
  *   trailer   one line of JSON ending in "\n": `BackupTrailer` (entry counts, content bytes)
  *   checksum  "sha256:" + 64 lower-case hex digits + "\n": SHA-256 of every byte before this line
@@ -32,7 +38,9 @@ import type { ChainIdentity } from "./records";
 import type { Store } from "./store";
 
 export const BACKUP_FORMAT = "yutrace-backup";
-export const BACKUP_VERSION = 1;
+export const BACKUP_VERSION = 2;
+/** Versions `readBackup` reads. */
+const READABLE_VERSIONS = [1, 2];
 export const BACKUP_EXTENSION = ".ytbak";
 export const BACKUP_MEDIA_TYPE = "application/octet-stream";
 
@@ -96,11 +104,37 @@ export function backupFileName(createdAt: string): string {
   return `yutrace-${createdAt.replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}${BACKUP_EXTENSION}`;
 }
 
-/** The sublevel a raw root key belongs to: `!journal!sub:…` → "journal"; "" for other keys. */
+/** The first byte of an event-body database entry's key in a backup (see the format above). */
+export const EVENT_BODY_KEY_PREFIX = 0xff;
+/** What the trailer's counts call the event-body database's entries. */
+export const EVENT_BODY_COUNT = "event-bodies";
+
+/**
+ * The sublevel a raw backup key belongs to: `!journal!sub:…` → "journal"; `EVENT_BODY_COUNT` for
+ * the event-body database's entries; "" for other keys.
+ */
 export function sublevelOf(key: Uint8Array): string {
+  if (key[0] === EVENT_BODY_KEY_PREFIX) return EVENT_BODY_COUNT;
   if (key[0] !== 0x21) return "";
   const end = key.indexOf(0x21, 1);
   return end > 0 ? Buffer.from(key.buffer, key.byteOffset + 1, end - 1).toString("utf8") : "";
+}
+
+/**
+ * Entries read from a backup, split by the database they belong to: the root database's as they
+ * are, the event-body database's without their 0xFF prefix.
+ */
+export function splitBackupEntries(entries: readonly [Buffer, Buffer][]): {
+  root: [Buffer, Buffer][];
+  eventBodies: [Buffer, Buffer][];
+} {
+  const root: [Buffer, Buffer][] = [];
+  const eventBodies: [Buffer, Buffer][] = [];
+  for (const [key, value] of entries) {
+    if (key[0] === EVENT_BODY_KEY_PREFIX) eventBodies.push([key.subarray(1), value]);
+    else root.push([key, value]);
+  }
+  return { root, eventBodies };
 }
 
 /** The root-database key of `key` in sublevel `name`, as LevelDB holds it. */
@@ -135,6 +169,8 @@ export async function writeBackup(
   // The time first, then the snapshot: whatever finished before `createdAt` is in the snapshot.
   const createdAt = new Date().toISOString();
   const snapshot = store.db.snapshot();
+  // Second: every body a record in `snapshot` refers to was written before it (see above).
+  const bodySnapshot = store.eventBodies.snapshot();
   try {
     const read = { snapshot };
     const chain = ((await store.meta.get(keys.chain(), read)) as ChainIdentity | undefined) ?? null;
@@ -171,27 +207,34 @@ export async function writeBackup(
     };
 
     push(Buffer.from(JSON.stringify(header) + "\n", "utf8"));
-    const iterator = store.db.iterator<Buffer, Buffer>({ keyEncoding: "buffer", valueEncoding: "buffer", snapshot });
-    try {
-      for (;;) {
-        const batch = await iterator.nextv(readBatch);
-        if (batch.length === 0) break;
-        for (const [key, value] of batch) {
-          const frame = Buffer.allocUnsafe(8 + key.length + value.length);
-          frame.writeUInt32BE(key.length, 0);
-          key.copy(frame, 4);
-          frame.writeUInt32BE(value.length, 4 + key.length);
-          value.copy(frame, 8 + key.length);
-          push(frame);
-          entries++;
-          const name = sublevelOf(key);
-          counts[name] = (counts[name] ?? 0) + 1;
+    const copy = async (db: Store["db"], read: object, prefix: Buffer | null) => {
+      const iterator = db.iterator<Buffer, Buffer>({ keyEncoding: "buffer", valueEncoding: "buffer", ...read });
+      try {
+        for (;;) {
+          const batch = await iterator.nextv(readBatch);
+          if (batch.length === 0) break;
+          for (const [key, value] of batch) {
+            const keyLength = key.length + (prefix?.length ?? 0);
+            const frame = Buffer.allocUnsafe(8 + keyLength + value.length);
+            frame.writeUInt32BE(keyLength, 0);
+            if (prefix) prefix.copy(frame, 4);
+            key.copy(frame, 4 + (prefix?.length ?? 0));
+            frame.writeUInt32BE(value.length, 4 + keyLength);
+            value.copy(frame, 8 + keyLength);
+            push(frame);
+            entries++;
+            const name = prefix ? EVENT_BODY_COUNT : sublevelOf(key);
+            counts[name] = (counts[name] ?? 0) + 1;
+          }
+          if (pending >= chunkBytes) await flush();
         }
-        if (pending >= chunkBytes) await flush();
+      } finally {
+        await iterator.close();
       }
-    } finally {
-      await iterator.close();
-    }
+    };
+    await copy(store.db, { snapshot }, null);
+    const bodies = store.eventBodies as unknown as Store["db"];
+    await copy(bodies, { snapshot: bodySnapshot }, Buffer.from([EVENT_BODY_KEY_PREFIX]));
     const end = Buffer.alloc(4);
     end.writeUInt32BE(END_MARKER, 0);
     push(end);
@@ -208,7 +251,7 @@ export async function writeBackup(
     options.onProgress?.(entries, bytes);
     return { header, trailer, sha256, bytes };
   } finally {
-    await snapshot.close();
+    await Promise.all([snapshot.close(), bodySnapshot.close()]);
   }
 }
 
@@ -466,10 +509,10 @@ async function readHeader(reader: ByteReader): Promise<BackupHeader> {
     throw new BackupError("damaged", "its header is not JSON");
   }
   if (header.format !== BACKUP_FORMAT) throw notABackup();
-  if (header.version !== BACKUP_VERSION) {
+  if (!READABLE_VERSIONS.includes(header.version)) {
     throw new BackupError(
       "unsupported_version",
-      `it is a version ${header.version} backup; this YuTrace reads version ${BACKUP_VERSION}`,
+      `it is a version ${header.version} backup; this YuTrace reads versions ${READABLE_VERSIONS.join(" and ")}`,
     );
   }
   if (typeof header.createdAt !== "string" || !header.counts || header.chain === undefined) {

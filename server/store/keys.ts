@@ -38,6 +38,9 @@ export const keys = {
 
   /** events: an event by its id; and a batch's events in the order they were accepted. */
   event: (eventId: string) => `evt:${eventId}`,
+  /** event bodies (the second database, `Store.eventBodies`): the event at `index` of submission `seq`. */
+  eventBody: (seq: number, index: number) => `${pad(seq, SEQ_WIDTH)}:${pad(index, INDEX_WIDTH)}`,
+  eventBodiesOf: (seq: number) => ({ gte: `${pad(seq, SEQ_WIDTH)}:`, lt: `${pad(seq, SEQ_WIDTH)};` }),
   batchEvent: (batchId: string, seq: number, index: number) =>
     `be:${batchId}:${pad(seq, SEQ_WIDTH)}:${pad(index, INDEX_WIDTH)}`,
   batchEventRange: (batchId: string) => ({ gte: `be:${batchId}:`, lt: `be:${batchId};` }),

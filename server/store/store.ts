@@ -2,11 +2,22 @@
  * The gateway's LevelDB store. One database, one sublevel per concern (DESIGN §5). Records that
  * belong together are written in one atomic `batch()`; the journal is written with `sync: true`
  * before a submission is acknowledged.
+ *
+ * Events' bodies — the bulk of the bytes ingest writes, never changed once written — are kept in a
+ * second LevelDB, `<store>/events`, keyed by submission sequence number and position: its keys only
+ * ever grow, so LevelDB moves its tables down the levels without rewriting them, where in the main
+ * database every table of events was merged again and again with the randomly keyed records around
+ * it (LevelDB's compaction took ~70 µs of CPU an event under ingest; ~37 µs with the bodies apart).
+ * `write` puts a batch's bodies there first, synced, and then the main batch that refers to them:
+ * a crash in between leaves bodies nothing refers to, which the next submission with that sequence
+ * number overwrites; a record is never left without its body.
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { Level } from "level";
 import type { AbstractBatchOperation, AbstractSublevel } from "abstract-level";
+
+import { keys } from "./keys";
 
 export const SUBLEVELS = [
   "journal",
@@ -27,6 +38,14 @@ export type SublevelName = (typeof SUBLEVELS)[number];
 type Json = any;
 export type Sublevel = AbstractSublevel<Level<string, Json>, string | Buffer | Uint8Array, string, Json>;
 export type Operation = AbstractBatchOperation<Level<string, Json>, string, Json>;
+
+/** Marks an operation for the event-body database (see `Store.putEventBody`). */
+const EVENT_BODY = Symbol("event body");
+type BodyOperation = { type: "put"; key: string; value: string; [EVENT_BODY]: true };
+const isBody = (op: Operation): boolean => (op as Partial<BodyOperation>)[EVENT_BODY] === true;
+
+/** The folder of the event-body database inside the store's folder (LevelDB leaves other names alone). */
+export const EVENT_BODIES_FOLDER = "events";
 
 /**
  * LevelDB batch options with `sync` as a non-enumerable property. abstract-level copies a batch's
@@ -54,13 +73,17 @@ export class Store {
   readonly meta: Sublevel;
   /** Uploaded certificate documents by SHA-256 (binary values). */
   readonly certificates: Sublevel;
+  /** Events' canonical JSON by `keys.eventBody(seq, index)`: the second database (see above). */
+  readonly eventBodies: Level<string, string>;
   private writes = 0;
 
   private constructor(
     db: Level<string, Json>,
+    eventBodies: Level<string, string>,
     readonly location: string,
   ) {
     this.db = db;
+    this.eventBodies = eventBodies;
     const sub = (name: SublevelName): Sublevel => db.sublevel<string, Json>(name, { valueEncoding: "json" });
     this.journal = sub("journal");
     this.events = sub("events");
@@ -87,7 +110,20 @@ export class Store {
       maxFileSize: 16 * 1024 * 1024,
     });
     await db.open();
-    return new Store(db, location);
+    // Keys that only grow: its tables move down LevelDB's levels untouched, so smaller memtables
+    // cost nothing more in compaction and keep the gateway's memory down.
+    const eventBodies = new Level<string, string>(path.join(location, EVENT_BODIES_FOLDER), {
+      valueEncoding: "utf8",
+      writeBufferSize: 8 * 1024 * 1024,
+      maxFileSize: 16 * 1024 * 1024,
+    });
+    try {
+      await eventBodies.open();
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
+    return new Store(db, eventBodies, location);
   }
 
   /**
@@ -111,6 +147,15 @@ export class Store {
   async write(operations: Operation[], options: { sync?: boolean; quiet?: boolean } = {}): Promise<void> {
     if (operations.length === 0) return;
     try {
+      const bodies = operations.filter(isBody);
+      if (bodies.length > 0) {
+        // First, and synced whatever `sync` says: the records written next refer to them.
+        await this.eventBodies.batch(
+          bodies.map((op) => ({ type: "put", key: op.key, value: (op as unknown as BodyOperation).value })),
+          batchOptions(true),
+        );
+        operations = operations.filter((op) => !isBody(op));
+      }
       await this.db.batch(operations, batchOptions(options.sync ?? false));
     } finally {
       if (!options.quiet) this.writes++;
@@ -128,11 +173,17 @@ export class Store {
   }
 
   /**
-   * A `put` of a value already written as JSON text, for `write`: read back as JSON like any other,
-   * without serialising it again (ingest writes events from their canonical JSON).
+   * A `put` of an event's body (its canonical JSON) in the event-body database, for `write`: the
+   * event at `index` of submission `seq`. Bodies are written once and never deleted.
    */
-  static putJson(sublevel: Sublevel, key: string, json: string): Operation {
-    return { type: "put", sublevel, key, value: json, valueEncoding: "utf8" } as Operation;
+  static putEventBody(seq: number, index: number, json: string): Operation {
+    const op: BodyOperation = { type: "put", key: keys.eventBody(seq, index), value: json, [EVENT_BODY]: true };
+    return op as unknown as Operation;
+  }
+
+  /** Whether `op` is a `putEventBody` (it has no sublevel: it goes to the event-body database). */
+  static isEventBody(op: Operation): boolean {
+    return isBody(op);
   }
 
   /** A `del` operation on sublevel `sublevel`, for `write`. */
@@ -149,6 +200,6 @@ export class Store {
   }
 
   async close(): Promise<void> {
-    await this.db.close();
+    await Promise.all([this.db.close(), this.eventBodies.close()]);
   }
 }

@@ -13,6 +13,7 @@ import { batchIdOf } from "../../server/domain/batch-id";
 import { parseDigitalLink } from "../../server/domain/digital-link";
 import { loadDemoData } from "../../server/demo/load";
 import { keys } from "../../server/store/keys";
+import type { EventRecord } from "../../server/store/records";
 import { quiesce, startTestGateway, type TestGateway } from "../helpers/gateway";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -91,10 +92,12 @@ describe("independent verifier (npm run verify)", function () {
     const key = parseDigitalLink(new URL(link).pathname)!;
     const batchId = batchIdOf(key.gtin, key.lot);
     const [eventId] = (await t.gateway.store.events.values(keys.batchEventRange(batchId)).all()) as string[];
-    const stored = await t.gateway.store.events.get(keys.event(eventId!));
-    const altered = JSON.parse(JSON.stringify(stored));
-    altered.body.eventTime = altered.body.eventTime.replace(/T\d\d/, "T03");
-    await t.gateway.store.events.put(keys.event(eventId!), altered);
+    const record = (await t.gateway.store.events.get(keys.event(eventId!))) as EventRecord;
+    const bodyKey = keys.eventBody(record.submissionSeq, record.index);
+    const stored = (await t.gateway.store.eventBodies.get(bodyKey))!;
+    const altered = JSON.parse(stored);
+    altered.eventTime = altered.eventTime.replace(/T\d\d/, "T03");
+    await t.gateway.store.eventBodies.put(bodyKey, JSON.stringify(altered));
     try {
       const run = await verify([link, "--rpc", rpc, "--ledger", t.gateway.ledger.address]);
       expect(run.code, run.stdout + run.stderr).to.equal(1);
@@ -102,7 +105,7 @@ describe("independent verifier (npm run verify)", function () {
       expect(run.stdout).to.contain(`${eventId!.slice(0, 10)}…`);
       expect(run.stdout).to.match(/✘ hash: the body hashes to 0x[0-9a-f]{64}, not to the event id/);
     } finally {
-      await t.gateway.store.events.put(keys.event(eventId!), stored);
+      await t.gateway.store.eventBodies.put(bodyKey, stored);
     }
     const again = await verify([link, "--rpc", rpc]);
     expect(again.code).to.equal(0);

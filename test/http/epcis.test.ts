@@ -16,6 +16,7 @@ import { fromEpcisEvent } from "../../server/domain/epcis-import";
 import { gtin14 } from "../../server/domain/identifiers";
 import { DEMO_PRODUCTS } from "../../server/demo/dataset";
 import { loadDemoData } from "../../server/demo/load";
+import { readEvent } from "../../server/store/events";
 import { keys } from "../../server/store/keys";
 import { expectValidEpcis } from "../helpers/epcis-schema";
 import {
@@ -525,7 +526,7 @@ describe("EPCIS 2.0 export of the demo dataset", function () {
       expectValidEpcis(res.body, `the export of demo batch ${batch.batchId}`);
       for (const event of eventListOf(res)) {
         const id = idOf(event);
-        const stored = (await t.gateway.store.events.get(keys.event(id))) as { body: unknown };
+        const stored = (await readEvent(t.gateway.store, id))!;
         const { event: body, problems } = fromEpcisEvent(event);
         expect(problems).to.deep.equal([]);
         expect(body).to.deep.equal(stored.body);

@@ -181,13 +181,21 @@ describe("regulator: evidence, verification, corrections, lineage and recalls", 
 
     /** Changes one stored record, checks the report, and puts the record back. */
     async function tampered(
-      sublevel: "events" | "journal" | "anchors" | "batches" | "orgs",
+      sublevel: "eventBodies" | "journal" | "anchors" | "batches" | "orgs",
       storeKey: string,
       change: (value: Record<string, unknown>) => void,
       check: (report: VerificationReport) => void,
       batchId = ids.giftBox,
     ): Promise<void> {
-      const level = t.gateway.store[sublevel];
+      const { store } = t.gateway;
+      // Event bodies are JSON text in their own database.
+      const level =
+        sublevel === "eventBodies"
+          ? {
+              get: async (key: string) => JSON.parse((await store.eventBodies.get(key)) ?? "null") as unknown,
+              put: (key: string, value: unknown) => store.eventBodies.put(key, JSON.stringify(value)),
+            }
+          : store[sublevel];
       const original = await level.get(storeKey);
       expect(original, `store record ${storeKey}`).to.not.equal(undefined);
       const copy = JSON.parse(JSON.stringify(original));
@@ -209,11 +217,12 @@ describe("regulator: evidence, verification, corrections, lineage and recalls", 
       report.events.filter((e) => e.verdict === "failed").map((e) => e.eventId);
 
     it("fails the hash of exactly the event whose stored body was altered", async function () {
+      const shipped = (await t.gateway.store.events.get(keys.event(events.shipped))) as EventRecord;
       await tampered(
-        "events",
-        keys.event(events.shipped),
-        (record) => {
-          (record.body as { quantityList: { quantity: number }[] }).quantityList[0]!.quantity = 50;
+        "eventBodies",
+        keys.eventBody(shipped.submissionSeq, shipped.index),
+        (body) => {
+          (body as { quantityList: { quantity: number }[] }).quantityList[0]!.quantity = 50;
         },
         (report) => {
           expect(report.verdict).to.equal("failed");

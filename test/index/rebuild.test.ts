@@ -79,6 +79,7 @@ describe("rebuilding the index from the chain and the journal", function () {
           : Store.put(store.journal, keys.submissionEvents(header.seq), events),
         ...header.eventIds.map((id) => Store.del(store.events, keys.event(id))),
       );
+      await store.eventBodies.clear(keys.eventBodiesOf(header.seq));
     }
     await store.write(legacy);
 

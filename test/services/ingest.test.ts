@@ -9,12 +9,13 @@ import { expect } from "chai";
 import { Wallet, verifyTypedData, type BaseWallet, type TypedDataDomain } from "ethers";
 
 import { LEDGER_TYPES, ledgerDomain, submissionDigest } from "../../server/chain/typed-data";
-import { eventHash } from "../../server/domain/canonical";
+import { canonicalize, eventHash } from "../../server/domain/canonical";
 import { batchIdOf } from "../../server/domain/batch-id";
 import { gtin14, orgIdOf, uscc } from "../../server/domain/identifiers";
 import { submissionProof, submissionTree, verifySubmissionProof } from "../../server/domain/merkle";
 import { HttpError } from "../../server/http/errors";
 import { IngestService, readSubmission } from "../../server/services/ingest";
+import { readEvent } from "../../server/store/events";
 import { keys } from "../../server/store/keys";
 import type { BatchRecord, EventRecord, OrgRecord, RoleName, SubmissionRecord } from "../../server/store/records";
 import { Store } from "../../server/store/store";
@@ -153,7 +154,13 @@ describe("event ingest", function () {
     expect(signer).to.equal(PRODUCER.account);
     expect(await store.journal.get(keys.pendingSubmission(1))).to.deep.equal({ digest, count: 2 });
 
-    const event = (await store.events.get(keys.event(hashes[1]!))) as EventRecord;
+    // The event's record says where it is; its body, the canonical JSON as hashed, is in the
+    // event-body database under that position (readEvent puts them together).
+    const stored = (await store.events.get(keys.event(hashes[1]!))) as EventRecord;
+    expect(stored).to.not.have.property("body");
+    expect(await store.eventBodies.get(keys.eventBody(1, 1))).to.equal(canonicalize(events[1]));
+    const event = (await readEvent(store, hashes[1]!))!;
+    expect(event).to.deep.equal({ ...stored, body: JSON.parse(canonicalize(events[1])) });
     expect(event.batchIds).to.deep.equal([BATCH]);
     expect(event.submissionSeq).to.equal(1);
     expect(event.index).to.equal(1);

@@ -12,11 +12,12 @@ import { Level } from "level";
 
 import { keys } from "../../server/store/keys";
 import type { ChainIdentity } from "../../server/store/records";
-import { Store } from "../../server/store/store";
+import { EVENT_BODIES_FOLDER, Store } from "../../server/store/store";
 import {
   BackupError,
   backupFileName,
   readBackup,
+  splitBackupEntries,
   sublevelOf,
   writeBackup,
   type BackupSummary,
@@ -55,6 +56,12 @@ async function rawEntries(db: Level<string, unknown>): Promise<[string, string][
   return all.map(([key, value]) => [key.toString("hex"), value.toString("hex")]);
 }
 
+/** A store's entries as a backup holds them: the root database's, then the event bodies' behind 0xFF. */
+async function storeEntries(store: Store): Promise<[string, string][]> {
+  const bodies = await rawEntries(store.eventBodies as unknown as Level<string, unknown>);
+  return [...(await rawEntries(store.db)), ...bodies.map(([key, value]): [string, string] => [`ff${key}`, value])];
+}
+
 describe("store backups (format)", function () {
   let dir: string;
   let store: Store;
@@ -68,7 +75,9 @@ describe("store backups (format)", function () {
       Store.put(store.journal, keys.lastSubmissionSeq(), 3),
       ...[1, 2, 3].map((seq) => Store.put(store.journal, keys.submission(seq), { seq, note: `提交 ${seq}` })),
       ...[1, 2, 3, 4].map((seq) => Store.put(store.txlog, keys.tx(seq), { seq, raw: `0x${seq}` })),
-      Store.put(store.events, keys.event(`0x${"01".repeat(32)}`), { body: { bizStep: "shipping", 地点: "江津区" } }),
+      Store.put(store.events, keys.event(`0x${"01".repeat(32)}`), { submissionSeq: 1, index: 0 }),
+      Store.putEventBody(1, 0, '{"bizStep":"shipping","地点":"江津区"}'),
+      Store.putEventBody(1, 1, "{}"),
       Store.put(store.keys, keys.apiKey("f".repeat(64)), { orgId: "admin" }),
       Store.put(store.certificates, keys.certificate("9f".repeat(32)), EVERY_BYTE),
       Store.put(store.certificates, keys.certificate("00".repeat(32)), Buffer.alloc(0)),
@@ -97,16 +106,17 @@ describe("store backups (format)", function () {
     const before = Date.now();
     const { summary, bytes } = await backup();
     const { summary: back, entries } = await read(bytes);
-    expect(entries).to.deep.equal(await rawEntries(store.db));
+    expect(entries).to.deep.equal(await storeEntries(store));
     expect(back).to.deep.equal(summary);
     expect(summary.bytes).to.equal(bytes.length);
-    expect(summary.header).to.include({ format: "yutrace-backup", version: 1 });
+    expect(summary.header).to.include({ format: "yutrace-backup", version: 2 });
     expect(summary.header.chain).to.deep.equal(CHAIN);
     expect(summary.header.counts).to.deep.equal({ lastSubmissionSeq: 3, lastTxSeq: 4 });
     expect(Date.parse(summary.header.createdAt)).to.be.within(before, Date.now());
     expect(summary.trailer.entries).to.equal(entries.length);
     expect(summary.trailer.counts).to.deep.equal({
       certificates: 2,
+      "event-bodies": 2,
       events: 1,
       journal: 4,
       keys: 1,
@@ -120,13 +130,14 @@ describe("store backups (format)", function () {
     expect(backupFileName("2026-11-22T06:01:02.345Z")).to.equal("yutrace-20261122T060102Z.ytbak");
     expect(sublevelOf(Buffer.from("!journal!sub:1"))).to.equal("journal");
     expect(sublevelOf(Buffer.from("plain"))).to.equal("");
+    expect(sublevelOf(Buffer.from("\xff000000000001:0000", "latin1"))).to.equal("event-bodies");
   });
 
   it("is the store as of one snapshot, whatever is written while it streams", async function () {
     for (let i = 0; i < 300; i++) {
       await store.write([Store.put(store.events, keys.event(`0x${i.toString(16).padStart(64, "0")}`), { i })]);
     }
-    const expected = await rawEntries(store.db);
+    const expected = await storeEntries(store);
     let n = 0;
     // Tiny chunks and read batches: the sink is awaited hundreds of times, and writes each time.
     const { bytes, chunks } = await backup({ readBatch: 7, chunkBytes: 512 }, async () => {
@@ -135,6 +146,7 @@ describe("store backups (format)", function () {
         Store.put(store.journal, keys.submission(1000 + n), { late: n }),
         Store.put(store.journal, keys.lastSubmissionSeq(), 1000 + n),
         Store.put(store.txlog, keys.tx(100 + n), { late: n }),
+        Store.putEventBody(1000 + n, 0, `{"late":${n}}`),
         Store.del(store.events, keys.event(`0x${(n % 300).toString(16).padStart(64, "0")}`)),
       ]);
     });
@@ -158,14 +170,24 @@ describe("store backups (format)", function () {
     const { bytes } = await backup();
     const target = path.join(dir, "restored");
     const db = new Level<Buffer, Buffer>(target, { keyEncoding: "buffer", valueEncoding: "buffer" });
-    await db.open();
-    await readBackup(chunksOf(bytes, 100), {
-      onEntries: (batch) => db.batch(batch.map(([key, value]) => ({ type: "put" as const, key, value }))),
+    const bodies = new Level<Buffer, Buffer>(path.join(target, EVENT_BODIES_FOLDER), {
+      keyEncoding: "buffer",
+      valueEncoding: "buffer",
     });
-    await db.close();
+    await db.open();
+    await bodies.open();
+    const puts = (list: [Buffer, Buffer][]) => list.map(([key, value]) => ({ type: "put" as const, key, value }));
+    await readBackup(chunksOf(bytes, 100), {
+      onEntries: async (batch) => {
+        const { root, eventBodies } = splitBackupEntries(batch);
+        await Promise.all([db.batch(puts(root)), bodies.batch(puts(eventBodies))]);
+      },
+    });
+    await Promise.all([db.close(), bodies.close()]);
     const restored = await Store.open(target);
     try {
-      expect(await rawEntries(restored.db)).to.deep.equal(await rawEntries(store.db));
+      expect(await storeEntries(restored)).to.deep.equal(await storeEntries(store));
+      expect(await restored.eventBodies.get(keys.eventBody(1, 0))).to.equal('{"bizStep":"shipping","地点":"江津区"}');
       expect(await restored.meta.get(keys.chain())).to.deep.equal(CHAIN);
       expect(await restored.certificates.get(keys.certificate("9f".repeat(32)))).to.deep.equal(EVERY_BYTE);
       expect(await restored.journal.get(keys.submission(2))).to.deep.equal({ seq: 2, note: "提交 2" });
@@ -216,7 +238,7 @@ describe("store backups (format)", function () {
     );
     const other = (await read(Buffer.from("PK\u0003\u0004 a zip file")).catch((e: unknown) => e)) as BackupError;
     expect(other.kind).to.equal("not_a_backup");
-    const newer = Buffer.from(bytes.toString("latin1").replace('"version":1', '"version":2'), "latin1");
+    const newer = Buffer.from(bytes.toString("latin1").replace('"version":2', '"version":3'), "latin1");
     expect(((await read(newer).catch((e: unknown) => e)) as BackupError).kind).to.equal("unsupported_version");
     const summary: BackupSummary = (await read(bytes)).summary;
     expect(summary.sha256).to.match(/^[0-9a-f]{64}$/);

@@ -1,14 +1,16 @@
 /**
  * The store's write path, on a real LevelDB in a temp folder: synced batches reach LevelDB with
- * `sync` set (without it being copied into every operation), values written as JSON text read
- * back like any other, and the generation read caches compare against moves on every write but a
- * quiet one.
+ * `sync` set (without it being copied into every operation), events' bodies go to the event-body
+ * database first and synced, records are read back with their bodies, and the generation read
+ * caches compare against moves on every write but a quiet one.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 
+import { readEvent, readEvents } from "../../server/store/events";
+import { keys } from "../../server/store/keys";
 import { Store } from "../../server/store/store";
 
 describe("Store", function () {
@@ -44,12 +46,74 @@ describe("Store", function () {
     expect(await store.events.get("b")).to.equal("x");
   });
 
-  it("reads a value written as JSON text (putJson) back as JSON, in the sublevel it was put in", async function () {
-    const text = '{"body":{"a":[1,"二"],"b":null},"seq":7}';
-    await store.write([Store.putJson(store.events, "evt:1", text), Store.put(store.events, "evt:2", { seq: 8 })]);
-    expect(await store.events.get("evt:1")).to.deep.equal(JSON.parse(text));
-    expect(await store.events.getMany(["evt:1", "evt:2"])).to.deep.equal([JSON.parse(text), { seq: 8 }]);
-    expect(await store.journal.get("evt:1")).to.equal(undefined);
+  it("writes events' bodies to the event-body database first, synced, then the records that refer to them", async function () {
+    const order: string[] = [];
+    const bodies = store.eventBodies as unknown as { _batch: (ops: unknown[], options: unknown) => Promise<void> };
+    const original = bodies._batch.bind(bodies);
+    const bodyBatches: { ops: Record<string, unknown>[]; sync: unknown }[] = [];
+    bodies._batch = (ops, options) => {
+      order.push("bodies");
+      bodyBatches.push({ ops: ops as Record<string, unknown>[], sync: (options as { sync?: unknown }).sync });
+      return original(ops, options);
+    };
+    const mainBatch = (store.db as unknown as { _batch: (ops: unknown[], options: unknown) => Promise<void> })._batch;
+    (store.db as unknown as { _batch: typeof mainBatch })._batch = (ops, options) => {
+      order.push("main");
+      return mainBatch(ops, options);
+    };
+    const text = '{"bizStep":"shipping","readPoint":{"district":"江津区"}}';
+    const record = { eventId: "0xaa", submissionSeq: 7, index: 1, orgId: "o", batchIds: ["0xbb"], recordTime: "t" };
+    // Not synced by the caller: the bodies are synced all the same.
+    await store.write([Store.put(store.events, keys.event("0xaa"), record), Store.putEventBody(7, 1, text)]);
+
+    expect(order).to.deep.equal(["bodies", "main"]);
+    expect(bodyBatches).to.have.length(1);
+    expect(bodyBatches[0]!.sync).to.equal(true);
+    expect(bodyBatches[0]!.ops.map((op) => [op.key, op.value])).to.deep.equal([["000000000007:0001", text]]);
+    expect(batches).to.have.length(1);
+    expect(batches[0]!.ops.map((op) => op.key)).to.deep.equal(["!events!evt:0xaa"]);
+    expect(await store.eventBodies.get(keys.eventBody(7, 1))).to.equal(text);
+    expect(await store.events.get(keys.event("0xaa"))).to.deep.equal(record);
+    expect(await readEvent(store, "0xaa")).to.deep.equal({ ...record, body: JSON.parse(text) });
+    expect(await readEvents(store, ["0xaa", "0xcc"])).to.deep.equal([{ ...record, body: JSON.parse(text) }, undefined]);
+  });
+
+  it("writes none of the records when their bodies cannot be written", async function () {
+    (store.eventBodies as unknown as { _batch: () => Promise<void> })._batch = () =>
+      Promise.reject(new Error("disk full"));
+    const record = { eventId: "0xaa", submissionSeq: 7, index: 0, orgId: "o", batchIds: [], recordTime: "t" };
+    const write = store.write([Store.put(store.events, keys.event("0xaa"), record), Store.putEventBody(7, 0, "{}")]);
+    expect(((await write.catch((e: unknown) => e)) as Error).message).to.equal("disk full");
+    expect(batches).to.have.length(0);
+    expect(await store.events.get(keys.event("0xaa"))).to.equal(undefined);
+  });
+
+  it("reads records that hold their own body as they are, and refuses a record whose body is lost", async function () {
+    const legacy = {
+      eventId: "0x01",
+      submissionSeq: 1,
+      index: 0,
+      orgId: "o",
+      batchIds: [],
+      recordTime: "t",
+      body: { a: 1 },
+    };
+    const lost = { eventId: "0x02", submissionSeq: 2, index: 3, orgId: "o", batchIds: [], recordTime: "t" };
+    await store.write([
+      Store.put(store.events, keys.event("0x01"), legacy),
+      Store.put(store.events, keys.event("0x02"), lost),
+    ]);
+    expect(await readEvent(store, "0x01")).to.deep.equal(legacy);
+    const refused = (await readEvents(store, ["0x01", "0x02"]).catch((e: unknown) => e)) as Error;
+    expect(refused.message).to.contain("the store has lost the body of event 0x02 (submission 2, position 3)");
+  });
+
+  it("keeps the event-body database in the store's folder, and reopens with it", async function () {
+    await store.write([Store.putEventBody(1, 0, '{"x":"二"}')]);
+    await store.close();
+    store = await Store.open(dir);
+    expect(await store.eventBodies.get(keys.eventBody(1, 0))).to.equal('{"x":"二"}');
+    expect(path.dirname(store.eventBodies.location)).to.equal(dir);
   });
 
   it("moves its generation on every write but a quiet one", async function () {

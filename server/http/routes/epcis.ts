@@ -13,7 +13,8 @@ import { BIZ_STEPS, MAX_EVENTS_PER_SUBMISSION, type BizStep, type TraceEvent } f
 import type { IngestService } from "../../services/ingest";
 import { MAX_PAGE, type Queries } from "../../services/queries";
 import { keys } from "../../store/keys";
-import type { BatchRecord, EventRecord } from "../../store/records";
+import { readEvent } from "../../store/events";
+import type { BatchRecord } from "../../store/records";
 import type { Store } from "../../store/store";
 import { requireOrg } from "../auth";
 import { HttpError } from "../errors";
@@ -232,7 +233,7 @@ export async function queryEvents(
       const next = await streams.next();
       if (!next) return { events, nextCursor: null };
       last = next.position;
-      const record = (await store.events.get(keys.event(next.eventId))) as EventRecord | undefined;
+      const record = await readEvent(store, next.eventId);
       if (!record || !matches(record.body as TraceEvent, query)) continue;
       events.push({ eventId: record.eventId, recordTime: record.recordTime, body: record.body });
       if (events.length === query.limit) break;
