@@ -4,12 +4,14 @@
  * the store changes while it streams; it reads back whatever the chunking; and a file cut short
  * at any byte, or with any one byte altered, is refused.
  */
+import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { Level } from "level";
 
+import { readEvent } from "../../server/store/events";
 import { keys } from "../../server/store/keys";
 import type { ChainIdentity } from "../../server/store/records";
 import { EVENT_BODIES_FOLDER, Store } from "../../server/store/store";
@@ -191,6 +193,47 @@ describe("store backups (format)", function () {
       expect(await restored.meta.get(keys.chain())).to.deep.equal(CHAIN);
       expect(await restored.certificates.get(keys.certificate("9f".repeat(32)))).to.deep.equal(EVERY_BYTE);
       expect(await restored.journal.get(keys.submission(2))).to.deep.equal({ seq: 2, note: "提交 2" });
+    } finally {
+      await restored.close();
+    }
+  });
+
+  it("reads a version 1 backup, from before event bodies had their own database: records keep their bodies", async function () {
+    // A version 1 file: a store whose event record holds its body, no event-body entries, version 1
+    // in the header and the checksum made again over the changed bytes.
+    const body = { bizStep: "shipping", 地点: "江津区" };
+    const record = {
+      eventId: `0x${"02".repeat(32)}`,
+      submissionSeq: 2,
+      index: 0,
+      orgId: "o",
+      batchIds: [],
+      recordTime: "t",
+    };
+    await store.write([Store.put(store.events, keys.event(record.eventId), { ...record, body })]);
+    await store.eventBodies.clear();
+    const { bytes } = await backup();
+    const text = bytes.toString("latin1");
+    const withoutChecksum = text.slice(0, text.lastIndexOf("sha256:")).replace('"version":2', '"version":1');
+    const sha256 = createHash("sha256").update(Buffer.from(withoutChecksum, "latin1")).digest("hex");
+    const v1 = Buffer.from(`${withoutChecksum}sha256:${sha256}\n`, "latin1");
+
+    const { summary, entries } = await read(v1);
+    expect(summary.header.version).to.equal(1);
+    expect(summary.trailer.counts).to.not.have.property("event-bodies");
+    const target = path.join(dir, "restored-v1");
+    const db = new Level<Buffer, Buffer>(target, { keyEncoding: "buffer", valueEncoding: "buffer" });
+    await db.batch(
+      entries.map(([key, value]) => ({
+        type: "put" as const,
+        key: Buffer.from(key, "hex"),
+        value: Buffer.from(value, "hex"),
+      })),
+    );
+    await db.close();
+    const restored = await Store.open(target);
+    try {
+      expect(await readEvent(restored, record.eventId)).to.deep.equal({ ...record, body });
     } finally {
       await restored.close();
     }
