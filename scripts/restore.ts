@@ -245,10 +245,23 @@ async function main(): Promise<void> {
     console.log(`restoring into ${shown(storeDir)} …`);
     // Each batch is written when the next arrives, so that the last one can be the synced write.
     let held: [Buffer, Buffer][] | null = null;
+    // The last entry written to each database: the synced write at the end puts it again when the
+    // last batch has nothing for that database (LevelDB skips an empty batch, sync or not), so that
+    // both are on disk before the store is moved into place.
+    const lastWritten: { root?: [Buffer, Buffer]; bodies?: [Buffer, Buffer] } = {};
     const put = async (entries: [Buffer, Buffer][], sync: boolean) => {
       const { root, eventBodies } = splitBackupEntries(entries);
-      const puts = (list: [Buffer, Buffer][]) => list.map(([key, value]) => ({ type: "put" as const, key, value }));
-      await Promise.all([db.batch(puts(root), { sync }), bodies.batch(puts(eventBodies), { sync })]);
+      const write = async (target: RawLevel, list: [Buffer, Buffer][], which: "root" | "bodies") => {
+        const known = lastWritten[which];
+        const chosen = list.length === 0 && sync && known ? [known] : list;
+        if (chosen.length === 0) return;
+        await target.batch(
+          chosen.map(([key, value]) => ({ type: "put" as const, key, value })),
+          { sync },
+        );
+        lastWritten[which] = chosen.at(-1);
+      };
+      await Promise.all([write(db, root, "root"), write(bodies, eventBodies, "bodies")]);
     };
     const restored = await readBackupFile(file, size, "restoring", async (entries) => {
       if (held) {

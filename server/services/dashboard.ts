@@ -314,11 +314,6 @@ export class Dashboard {
     };
   }
 
-  /**
-   * The last LAG_ANCHORS anchors on-chain, oldest first, each with its lag: when it was confirmed minus
-   * the acceptance time of the earliest submission it covers (sequence numbers follow acceptance,
-   * so that is the submission with the smallest one). Anchors this gateway did not plan are left out.
-   */
   /** Every event record with its body, in event-id order, read a thousand at a time. */
   private async *eventRecords(): AsyncGenerator<EventRecord> {
     const iterator = this.store.events.values(rangeOf(keys.event("")));
@@ -333,6 +328,11 @@ export class Dashboard {
     }
   }
 
+  /**
+   * The last LAG_ANCHORS anchors on-chain, oldest first, each with its lag: when it was confirmed minus
+   * the acceptance time of the earliest submission it covers (sequence numbers follow acceptance,
+   * so that is the submission with the smallest one). Anchors this gateway did not plan are left out.
+   */
   private async anchorLags(): Promise<{ anchors: AnchorLag[]; total: number }> {
     const range = rangeOf(keys.anchorBySeq(0));
     const latest = await this.store.anchors.iterator({ ...range, reverse: true, limit: LAG_ANCHORS }).all();

@@ -11,6 +11,7 @@ import { Signature, verifyTypedData, type BaseWallet, type TypedDataDomain } fro
 
 import { LEDGER_TYPES, submissionDigest } from "../chain/typed-data";
 import { batchIdOfKey } from "../domain/batch-id";
+import { canonicalize } from "../domain/canonical";
 import { batchesOf, type TraceEvent } from "../domain/events";
 import { orgIdOf } from "../domain/identifiers";
 import { submissionTree } from "../domain/merkle";
@@ -508,7 +509,7 @@ export function eventRecords(store: Store, record: SubmissionRecord, texts?: rea
     };
     ops.push(
       Store.put(store.events, keys.event(eventId), event),
-      Store.putEventBody(record.seq, index, texts?.[index] ?? JSON.stringify(body)),
+      Store.putEventBody(record.seq, index, texts?.[index] ?? canonicalize(body)),
     );
   });
   return ops;

@@ -169,9 +169,10 @@ export async function writeBackup(
   // The time first, then the snapshot: whatever finished before `createdAt` is in the snapshot.
   const createdAt = new Date().toISOString();
   const snapshot = store.db.snapshot();
-  // Second: every body a record in `snapshot` refers to was written before it (see above).
-  const bodySnapshot = store.eventBodies.snapshot();
+  let bodySnapshot: ReturnType<Store["eventBodies"]["snapshot"]> | undefined;
   try {
+    // Second: every body a record in `snapshot` refers to was written before it (see above).
+    bodySnapshot = store.eventBodies.snapshot();
     const read = { snapshot };
     const chain = ((await store.meta.get(keys.chain(), read)) as ChainIdentity | undefined) ?? null;
     const lastSubmissionSeq = Number((await store.journal.get(keys.lastSubmissionSeq(), read)) ?? 0);
@@ -251,7 +252,7 @@ export async function writeBackup(
     options.onProgress?.(entries, bytes);
     return { header, trailer, sha256, bytes };
   } finally {
-    await Promise.all([snapshot.close(), bodySnapshot.close()]);
+    await Promise.all([snapshot.close(), bodySnapshot?.close()]);
   }
 }
 
@@ -422,6 +423,9 @@ export async function readBackup(
     const value = reader.take(valueLength);
     if (previous && Buffer.compare(previous, key) >= 0) {
       throw new BackupError("damaged", `entry ${entries + 1} at byte ${reader.offset} is out of key order`);
+    }
+    if (header.version === 1 && key[0] === EVENT_BODY_KEY_PREFIX) {
+      throw new BackupError("damaged", `entry ${entries + 1} is an event body, which version 1 backups do not hold`);
     }
     previous = key;
     entries++;

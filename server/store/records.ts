@@ -136,7 +136,12 @@ export interface SubmissionRecord {
 /** journal `sub:<seq>`: a submission without its events. */
 export type SubmissionHeader = Omit<SubmissionRecord, "events">;
 
-/** events: `evt:<eventId>`: an event, the one copy of its body; written with its submission's header. */
+/**
+ * events: `evt:<eventId>`: an event, where it is (submission and position) and what it names; written
+ * with its submission's header. Its body is kept in the event-body database (`Store.eventBodies`)
+ * and joined to the record when read (`readEvents`, server/store/events.ts); records written before
+ * that database existed hold `body` themselves.
+ */
 export interface EventRecord {
   eventId: string;
   submissionSeq: number;
@@ -144,6 +149,7 @@ export interface EventRecord {
   index: number;
   orgId: string;
   batchIds: string[];
+  /** The event (from the event-body database when read through `readEvents`). */
   body: unknown;
   recordTime: string;
 }

@@ -1,7 +1,7 @@
 /**
- * The gateway's LevelDB store. One database, one sublevel per concern (DESIGN §5). Records that
- * belong together are written in one atomic `batch()`; the journal is written with `sync: true`
- * before a submission is acknowledged.
+ * The gateway's LevelDB store: one database, one sublevel per concern (DESIGN §5), and a second one
+ * for events' bodies (below). Records that belong together are written in one atomic `batch()` of
+ * the main database; the journal is written with `sync: true` before a submission is acknowledged.
  *
  * Events' bodies — the bulk of the bytes ingest writes, never changed once written — are kept in a
  * second LevelDB, `<store>/events`, keyed by submission sequence number and position: its keys only
@@ -110,12 +110,14 @@ export class Store {
       maxFileSize: 16 * 1024 * 1024,
     });
     await db.open();
-    // Keys that only grow: its tables move down LevelDB's levels untouched, so smaller memtables
-    // cost nothing more in compaction and keep the gateway's memory down.
+    // Keys that only grow: its tables move down LevelDB's levels untouched, so small memtables cost
+    // nothing more in compaction, and with a small block cache they keep the gateway's memory down
+    // (pages are served from views kept rendered; bodies are read a page of events at a time).
     const eventBodies = new Level<string, string>(path.join(location, EVENT_BODIES_FOLDER), {
       valueEncoding: "utf8",
-      writeBufferSize: 8 * 1024 * 1024,
+      writeBufferSize: 4 * 1024 * 1024,
       maxFileSize: 16 * 1024 * 1024,
+      cacheSize: 4 * 1024 * 1024,
     });
     try {
       await eventBodies.open();
@@ -141,7 +143,9 @@ export class Store {
   }
 
   /**
-   * Writes `operations` atomically; `sync` forces them to disk before resolving. Every write but a
+   * Writes `operations`: events' bodies (`putEventBody`) first, in one synced batch of the event-body
+   * database, then the rest atomically in one batch of the main database; `sync` forces that one to
+   * disk before resolving. If the bodies cannot be written, nothing else is. Every write but a
    * `quiet` one (scan counters) moves the store's `generation`, which read caches compare against.
    */
   async write(operations: Operation[], options: { sync?: boolean; quiet?: boolean } = {}): Promise<void> {

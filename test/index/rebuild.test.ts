@@ -29,6 +29,7 @@ async function indexSnapshot(store: Store): Promise<Record<string, [string, unkn
   for (const name of ["events", "batches", "products", "orgs", "anchors"] as const) {
     snapshot[name] = (await store[name].iterator().all()) as [string, unknown][];
   }
+  snapshot.eventBodies = await store.eventBodies.iterator().all();
   return snapshot;
 }
 

@@ -4,14 +4,15 @@
  * database first and synced, records are read back with their bodies, and the generation read
  * caches compare against moves on every write but a quiet one.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
+import { Level } from "level";
 
 import { readEvent, readEvents } from "../../server/store/events";
 import { keys } from "../../server/store/keys";
-import { Store } from "../../server/store/store";
+import { EVENT_BODIES_FOLDER, Store } from "../../server/store/store";
 
 describe("Store", function () {
   let dir: string;
@@ -114,6 +115,22 @@ describe("Store", function () {
     store = await Store.open(dir);
     expect(await store.eventBodies.get(keys.eventBody(1, 0))).to.equal('{"x":"二"}');
     expect(path.dirname(store.eventBodies.location)).to.equal(dir);
+  });
+
+  it("closes the main database again when the event-body database cannot be opened", async function () {
+    const other = await mkdtemp(path.join(os.tmpdir(), "yutrace-store-"));
+    try {
+      // A file where the event-body database's folder should be: LevelDB cannot open it.
+      await writeFile(path.join(other, EVENT_BODIES_FOLDER), "not a folder");
+      const failure = await Store.open(other).catch((e: unknown) => e);
+      expect(failure).to.be.instanceOf(Error);
+      // The main database was closed: its lock is free for the next opener.
+      const main = new Level(other);
+      await main.open();
+      await main.close();
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
   });
 
   it("moves its generation on every write but a quiet one", async function () {

@@ -13,7 +13,7 @@ import { BIZ_STEPS, MAX_EVENTS_PER_SUBMISSION, type BizStep, type TraceEvent } f
 import type { IngestService } from "../../services/ingest";
 import { MAX_PAGE, type Queries } from "../../services/queries";
 import { keys } from "../../store/keys";
-import { readEvent } from "../../store/events";
+import { readEvents } from "../../store/events";
 import type { BatchRecord } from "../../store/records";
 import type { Store } from "../../store/store";
 import { requireOrg } from "../auth";
@@ -30,6 +30,8 @@ export const MAX_QUERY_BATCHES = 1000;
 const MAX_BATCH_SCAN = 200_000;
 /** Most event positions one query page reads before it answers with what it found and a cursor. */
 const MAX_SCAN = 5000;
+/** Events read at once while scanning: what the page still needs, at least 32, at most this. */
+const READ_CHUNK = 256;
 
 export function epcisRoutes(ingest: IngestService, queries: Queries, store: Store, bodyLimit = MAX_BODY_BYTES): Router {
   const router = Router();
@@ -229,14 +231,32 @@ export async function queryEvents(
   try {
     const events: StoredEvent[] = [];
     let last: string | null = null;
-    for (let scanned = 0; scanned < MAX_SCAN; scanned++) {
-      const next = await streams.next();
-      if (!next) return { events, nextCursor: null };
-      last = next.position;
-      const record = await readEvent(store, next.eventId);
-      if (!record || !matches(record.body as TraceEvent, query)) continue;
-      events.push({ eventId: record.eventId, recordTime: record.recordTime, body: record.body });
-      if (events.length === query.limit) break;
+    // Events are read a chunk at a time (two batched reads: records, then bodies); the cursor is
+    // the position of the last one looked at, so events read ahead and not looked at come next time.
+    for (let scanned = 0; scanned < MAX_SCAN;) {
+      const chunk: { position: string; eventId: string }[] = [];
+      const want = Math.min(READ_CHUNK, MAX_SCAN - scanned, Math.max(query.limit - events.length, 32));
+      while (chunk.length < want) {
+        const next = await streams.next();
+        if (!next) break;
+        chunk.push(next);
+      }
+      if (chunk.length === 0) return { events, nextCursor: null };
+      const records = await readEvents(
+        store,
+        chunk.map((next) => next.eventId),
+      );
+      for (const [i, record] of records.entries()) {
+        scanned++;
+        last = chunk[i]!.position;
+        if (record && matches(record.body as TraceEvent, query)) {
+          events.push({ eventId: record.eventId, recordTime: record.recordTime, body: record.body });
+        }
+        if (events.length === query.limit) {
+          const more = i < chunk.length - 1 || !(await streams.done());
+          return { events, nextCursor: more ? encodeCursor(last) : null };
+        }
+      }
     }
     return { events, nextCursor: (await streams.done()) ? null : encodeCursor(last!) };
   } finally {
