@@ -222,22 +222,18 @@ async function main(): Promise<void> {
     console.log(`  removing ${shown(restoring)}, left by a restore that did not finish`);
     await rm(restoring, { recursive: true, force: true });
   }
-  const db: RawLevel = new Level<Buffer, Buffer>(restoring, {
-    keyEncoding: "buffer",
-    valueEncoding: "buffer",
-    createIfMissing: true,
-    errorIfExists: true,
-    writeBufferSize: 16 * 1024 * 1024,
-    maxFileSize: 16 * 1024 * 1024,
-  });
-  const bodies: RawLevel = new Level<Buffer, Buffer>(path.join(restoring, EVENT_BODIES_FOLDER), {
-    keyEncoding: "buffer",
-    valueEncoding: "buffer",
-    createIfMissing: true,
-    errorIfExists: true,
-    writeBufferSize: 8 * 1024 * 1024,
-    maxFileSize: 16 * 1024 * 1024,
-  });
+  // New, raw: the main database, and the event-body database inside its folder.
+  const rawLevel = (folder: string): RawLevel =>
+    new Level<Buffer, Buffer>(folder, {
+      keyEncoding: "buffer",
+      valueEncoding: "buffer",
+      createIfMissing: true,
+      errorIfExists: true,
+      writeBufferSize: 16 * 1024 * 1024,
+      maxFileSize: 16 * 1024 * 1024,
+    });
+  const db = rawLevel(restoring);
+  const bodies = rawLevel(path.join(restoring, EVENT_BODIES_FOLDER));
   let written = 0;
   try {
     await db.open();
