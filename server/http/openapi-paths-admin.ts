@@ -30,13 +30,15 @@ export function adminPaths(_x: OpenApiExamples): Record<string, Record<string, S
       summary: "Back up the store",
       description:
         "Caller: the platform admin key only (403 `admin_required` for any other key). Streams a consistent " +
-        "snapshot of the whole store — journal, event records, txlog, keys (API-key hashes, custodial keys as " +
-        "stored: encrypted), certificates, metadata and the derived index — as one LevelDB snapshot taken when " +
-        "the request arrives: every submission answered 202 before the header's `createdAt` is in it. The gateway " +
+        "snapshot of the whole store — journal, event records and bodies, txlog, keys (API-key hashes, custodial " +
+        "keys as stored: encrypted), certificates, metadata and the derived index — as the LevelDB snapshot of the " +
+        "main database taken when the request arrives and the event-body database's taken right after it: every " +
+        "submission answered 202 before the header's `createdAt` is in it. The gateway " +
         "keeps serving meanwhile; one backup runs at a time. " +
         `Format \`${BACKUP_FORMAT}\` version ${BACKUP_VERSION}: a JSON header line (format, version, createdAt, ` +
         "the chain identity, the last submission and txlog sequence numbers), then every entry as uint32 " +
-        "big-endian key length, key, uint32 value length, value, in key order; the end marker 0xFFFFFFFF; a JSON " +
+        "big-endian key length, key, uint32 value length, value, in key order (the event bodies last, their keys " +
+        "behind a 0xFF byte); the end marker 0xFFFFFFFF; a JSON " +
         "trailer line with the entry counts; and `sha256:<hex>` of everything before it. A stream cut short " +
         "lacks the trailer. `npm run backup` downloads and checks it; `npm run restore` writes it into an empty " +
         "data folder.",
