@@ -22,6 +22,7 @@ import type {
 import type { Store, Sublevel } from "../store/store";
 
 export const MAX_PAGE = 200;
+export const MAX_LINEAGE = 1000;
 
 /**
  * One page of the entries of `range` in `sublevel`, `options.limit` of them (default 50, at most
@@ -54,7 +55,6 @@ export async function readPage(
     found.length > limit ? Buffer.from(entries[entries.length - 1]![0], "utf8").toString("base64url") : null;
   return { entries, nextCursor };
 }
-export const MAX_LINEAGE = 1000;
 
 export interface EventView {
   eventId: string;
