@@ -28,14 +28,14 @@ function toBytes(hex: string): Uint8Array {
   return Buffer.from(hex.slice(2), "hex");
 }
 
-const toHex = (bytes: Uint8Array): string => `0x${Buffer.from(bytes).toString("hex")}`;
+const toHex = (bytes: Uint8Array): string =>
+  `0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex")}`;
 
 /**
  * The hash of the two nodes in ascending byte order: with keccak256, OpenZeppelin's
- * `Hashes.commutativeKeccak256`.
+ * `Hashes.commutativeKeccak256`. `pair` is 64 bytes of scratch space.
  */
-function hashPair(a: Uint8Array, b: Uint8Array, hash: NodeHash): Uint8Array {
-  const pair = new Uint8Array(64);
+function hashPair(a: Uint8Array, b: Uint8Array, hash: NodeHash, pair = new Uint8Array(64)): Uint8Array {
   const aFirst = Buffer.compare(a, b) <= 0;
   pair.set(aFirst ? a : b, 0);
   pair.set(aFirst ? b : a, 32);
@@ -48,32 +48,41 @@ const sha256: (data: Uint8Array) => Uint8Array =
     ? (data) => oneShotHash("sha256", data, "buffer")
     : (data) => createHash("sha256").update(data).digest();
 
-/** Builds the tree of `leaves` (0x-prefixed 32-byte hex). At least one leaf. */
 /** Every node of the tree of `leaves` in OpenZeppelin's array layout (leaf i at length − 1 − i). */
 export function merkleNodes(leaves: readonly string[], hash: NodeHash = "keccak256"): string[] {
-  return buildTree(leaves, hash).map(toHex);
+  const nodes = buildTree(leaves, hash);
+  return Array.from({ length: nodes.length / 32 }, (_, i) => toHex(nodeAt(nodes, i)));
 }
+
+const nodeAt = (nodes: Buffer, i: number): Buffer => nodes.subarray(i * 32, i * 32 + 32);
 
 /**
  * OpenZeppelin's layout: a complete binary tree in an array, the leaves at its end in reverse
- * order, inner node i the pair hash of nodes 2i+1 and 2i+2.
+ * order, inner node i the pair hash of nodes 2i+1 and 2i+2. Node i is bytes 32i to 32i+32 of one
+ * buffer (a tree of 500 leaves is 32 KB, not a thousand small allocations).
  */
-function buildTree(leaves: readonly string[], hash: NodeHash): Uint8Array[] {
+function buildTree(leaves: readonly string[], hash: NodeHash): Buffer {
   if (leaves.length === 0) throw new RangeError("a Merkle tree needs at least one leaf");
-  const tree = new Array<Uint8Array>(2 * leaves.length - 1);
-  leaves.forEach((leaf, i) => (tree[tree.length - 1 - i] = toBytes(leaf)));
-  for (let i = tree.length - 1 - leaves.length; i >= 0; i--) {
-    tree[i] = hashPair(tree[2 * i + 1]!, tree[2 * i + 2]!, hash);
+  const count = 2 * leaves.length - 1;
+  const nodes = Buffer.allocUnsafe(count * 32);
+  leaves.forEach((leaf, i) => {
+    if (!HEX32.test(leaf)) throw new TypeError(`a Merkle leaf must be 32 bytes of hex: ${leaf}`);
+    nodes.write(leaf.slice(2), (count - 1 - i) * 32, 32, "hex");
+  });
+  const pair = new Uint8Array(64);
+  for (let i = count - 1 - leaves.length; i >= 0; i--) {
+    nodes.set(hashPair(nodeAt(nodes, 2 * i + 1), nodeAt(nodes, 2 * i + 2), hash, pair), i * 32);
   }
-  return tree;
+  return nodes;
 }
 
 export function merkleTree(leaves: readonly string[], hash: NodeHash = "keccak256"): MerkleTree {
-  const tree = buildTree(leaves, hash);
+  const nodes = buildTree(leaves, hash);
+  const count = nodes.length / 32;
   const hex = new Map<number, string>();
   const hexAt = (i: number): string => {
     let value = hex.get(i);
-    if (value === undefined) hex.set(i, (value = toHex(tree[i]!)));
+    if (value === undefined) hex.set(i, (value = toHex(nodeAt(nodes, i))));
     return value;
   };
   return {
@@ -83,7 +92,7 @@ export function merkleTree(leaves: readonly string[], hash: NodeHash = "keccak25
         throw new RangeError(`no leaf ${index} in a tree of ${leaves.length}`);
       }
       const proof: string[] = [];
-      for (let i = tree.length - 1 - index; i > 0; i = Math.floor((i - 1) / 2)) {
+      for (let i = count - 1 - index; i > 0; i = Math.floor((i - 1) / 2)) {
         proof.push(hexAt(i % 2 === 1 ? i + 1 : i - 1));
       }
       return proof;
@@ -112,18 +121,37 @@ export function submissionTree(eventIds: readonly string[]): MerkleTree {
   return merkleTree(eventIds, "sha256");
 }
 
-const submissionTrees = new WeakMap<readonly string[], MerkleTree>();
+/** How many submissions' trees `submissionProof` keeps (~32 KB each for 500 events). */
+export const SUBMISSION_TREE_CACHE = 128;
+
+/** The trees of lists already seen, by list (within one read) and by content (across reads). */
+const treesByList = new WeakMap<readonly string[], MerkleTree>();
+const treesByContent = new Map<string, MerkleTree>();
 
 /**
  * The proof of the event at `index` of a submission whose event ids are `eventIds`, to the
  * submission's root. Proofs are not stored with each event (they were ~40 % of what ingest wrote):
- * they come from the journal's list of event ids, the tree built once per list read.
+ * they come from the journal's list of event ids. Building a tree of 500 costs ~1 ms, and a page
+ * of events spread over many submissions builds many, so the last `SUBMISSION_TREE_CACHE` trees
+ * are kept, keyed by the SHA-256 of the list itself (not by the submission's number or root): a
+ * proof always comes from exactly the list that was read, even if the stored list changed.
  */
 export function submissionProof(eventIds: readonly string[], index: number): string[] {
-  let tree = submissionTrees.get(eventIds);
-  if (!tree) submissionTrees.set(eventIds, (tree = submissionTree(eventIds)));
+  let tree = treesByList.get(eventIds);
+  if (!tree) {
+    const key = createHash("sha256").update(eventIds.join(",")).digest("base64");
+    tree = treesByContent.get(key);
+    if (tree) treesByContent.delete(key);
+    else tree = submissionTree(eventIds);
+    treesByContent.set(key, tree);
+    if (treesByContent.size > SUBMISSION_TREE_CACHE) treesByContent.delete(treesByContent.keys().next().value!);
+    treesByList.set(eventIds, tree);
+  }
   return tree.proof(index);
 }
+
+/** How many submission trees are cached now (for tests). */
+export const cachedSubmissionTrees = (): number => treesByContent.size;
 
 /** Whether `proof` leads from event id `eventId` to submission root `root`. */
 export function verifySubmissionProof(root: string, eventId: string, proof: readonly string[]): boolean {

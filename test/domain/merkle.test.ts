@@ -9,7 +9,18 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { SimpleMerkleTree } from "@openzeppelin/merkle-tree";
 import { concat, getBytes, hexlify, id, keccak256 } from "ethers";
 
-import { merkleTree, verifyMerkleProof } from "../../server/domain/merkle";
+import { createHash } from "node:crypto";
+
+import {
+  SUBMISSION_TREE_CACHE,
+  cachedSubmissionTrees,
+  merkleNodes,
+  merkleTree,
+  submissionProof,
+  submissionTree,
+  verifyMerkleProof,
+  verifySubmissionProof,
+} from "../../server/domain/merkle";
 import { deployLedgerFixture } from "../helpers/ledger-fixture";
 
 /** keccak256 of the two nodes in ascending order: OpenZeppelin's `Hashes.commutativeKeccak256`. */
@@ -30,6 +41,20 @@ function referenceRoot(leaves: readonly string[]): string {
   const tree = new Array<string>(2 * leaves.length - 1);
   leaves.forEach((leaf, i) => (tree[tree.length - 1 - i] = leaf));
   for (let i = tree.length - 1 - leaves.length; i >= 0; i--) tree[i] = hashPair(tree[2 * i + 1]!, tree[2 * i + 2]!);
+  return tree[0]!;
+}
+
+/** The same reference with SHA-256 pairs: a submission's tree over its event ids. */
+function referenceSha256Root(leaves: readonly string[]): string {
+  const pair = (a: string, b: string) => {
+    const [low, high] = BigInt(a) <= BigInt(b) ? [a, b] : [b, a];
+    return `0x${createHash("sha256")
+      .update(getBytes(concat([low, high])))
+      .digest("hex")}`;
+  };
+  const tree = new Array<string>(2 * leaves.length - 1);
+  leaves.forEach((leaf, i) => (tree[tree.length - 1 - i] = leaf));
+  for (let i = tree.length - 1 - leaves.length; i >= 0; i--) tree[i] = pair(tree[2 * i + 1]!, tree[2 * i + 2]!);
   return tree[0]!;
 }
 
@@ -180,6 +205,58 @@ describe("Merkle trees (sorted pairs, OpenZeppelin-compatible)", function () {
     const copy = [...leaves];
     merkleTree(leaves).proof(3);
     expect(leaves).to.deep.equal(copy);
+  });
+
+  it("merkleNodes lists every node in OpenZeppelin's layout: the root first, the leaves last in reverse", function () {
+    const leaves = eventHashes(5);
+    const nodes = merkleNodes(leaves);
+    expect(nodes).to.have.length(9);
+    expect(nodes[0]).to.equal(referenceRoot(leaves));
+    expect(nodes.slice(4)).to.deep.equal([...leaves].reverse());
+    expect(nodes[3]).to.equal(hashPair(nodes[7]!, nodes[8]!));
+  });
+
+  it("refuses a leaf that is not 32 bytes of hex", function () {
+    expect(() => merkleTree([eventHashes(1)[0]!, "0x1234"])).to.throw(TypeError, "32 bytes of hex");
+    expect(() => merkleTree([`0x${"g".repeat(64)}`])).to.throw(TypeError, "32 bytes of hex");
+  });
+
+  describe("submission trees (SHA-256) and their cached proofs", function () {
+    it("has the root of an independent SHA-256 computation, and every proof verifies", function () {
+      fc.assert(
+        fc.property(leavesArb(1, 40), (leaves) => {
+          const tree = submissionTree(leaves);
+          expect(tree.root).to.equal(referenceSha256Root(leaves));
+          leaves.forEach((leaf, index) => {
+            expect(verifySubmissionProof(tree.root, leaf, submissionProof(leaves, index))).to.equal(true);
+            expect(submissionProof([...leaves], index), "an equal list in another array").to.deep.equal(
+              tree.proof(index),
+            );
+          });
+        }),
+        { numRuns: 100 },
+      );
+    });
+
+    it("a proof comes from the list it is given, never from a cached tree of a list that differs in one id", function () {
+      const ids = eventHashes(500);
+      const root = submissionTree(ids).root;
+      expect(verifySubmissionProof(root, ids[7]!, submissionProof(ids, 7))).to.equal(true);
+      const changed = [...ids];
+      changed[400] = id("another event");
+      const proof = submissionProof(changed, 7);
+      expect(verifySubmissionProof(root, ids[7]!, proof), "not the first list's proof").to.equal(false);
+      expect(verifySubmissionProof(submissionTree(changed).root, ids[7]!, proof)).to.equal(true);
+      expect(verifySubmissionProof(root, ids[7]!, submissionProof([...ids], 7)), "the first list again").to.equal(true);
+    });
+
+    it(`keeps at most ${SUBMISSION_TREE_CACHE} trees`, function () {
+      for (let n = 0; n < SUBMISSION_TREE_CACHE + 20; n++) {
+        const ids = eventHashes(3).map((h) => keccak256(concat([h, id(`list ${n}`)])));
+        expect(verifySubmissionProof(submissionTree(ids).root, ids[2]!, submissionProof(ids, 2))).to.equal(true);
+      }
+      expect(cachedSubmissionTrees()).to.equal(SUBMISSION_TREE_CACHE);
+    });
   });
 
   describe("against the contract", function () {
