@@ -36,6 +36,17 @@ export async function blockingHold(store: Store, batchId: string): Promise<Queue
   return holds.find((hold) => !hold.refused) ?? null;
 }
 
+/**
+ * The batches a pending hold blocks (as `blockingHold`), from one read of every pending hold; null
+ * when more than `limit` are pending (then ask `blockingHold` batch by batch). Holds wait only
+ * until they are on-chain, so there are seldom more than a few.
+ */
+export async function blockingHolds(store: Store, limit = 1000): Promise<Set<string> | null> {
+  const holds = (await store.journal.values({ ...keys.pendingHoldRange, limit: limit + 1 }).all()) as QueuedHold[];
+  if (holds.length > limit) return null;
+  return new Set(holds.filter((hold) => !hold.refused).map((hold) => hold.batchId));
+}
+
 /** A pending hold as `GET /api/v1/holds` lists it. */
 export interface HoldView extends QueuedHold {
   state: "queued" | "awaiting_signature" | "refused";

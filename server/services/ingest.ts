@@ -30,7 +30,7 @@ import type {
 import { Store, type Operation } from "../store/store";
 import { readEvent, readEvents, type StoredEventRecord } from "../store/events";
 import { Mutex } from "../util/mutex";
-import { blockingHold } from "./holds";
+import { blockingHold, blockingHolds } from "./holds";
 import { parseJsonBody, prepareSubmission, type PreparedSubmission } from "./prepare";
 import type { PreparePool } from "./prepare-pool";
 
@@ -187,7 +187,7 @@ export class IngestService {
     await this.refuseDuplicates(hashes);
     const overlay = new Map<string, BatchState>();
     const held = new Set<string>();
-    const lookups = this.lookups(overlay, held);
+    const lookups = await this.lookups(overlay, held, body.batchIds.flat());
     const problems: (EventProblem & { index: number })[] = [];
     const context = events.map((body, index) => ({ eventId: hashes[index]!, body }));
     const holds: PendingHold[] = [];
@@ -226,10 +226,10 @@ export class IngestService {
       );
     }
 
-    const tree = submissionTree(hashes);
+    const root = body.root ?? submissionTree(hashes).root;
     const nonceKey = keys.submissionNonce(org.orgId);
     const nonce = await this.nextNonce(org.orgId);
-    const submission = { org: org.account, root: tree.root, count: hashes.length, nonce: BigInt(nonce) };
+    const submission = { org: org.account, root: root, count: hashes.length, nonce: BigInt(nonce) };
     const digest = submissionDigest(this.deps.domain, submission);
     const signature = await this.signature(org, body, submission, digest, nonce);
 
@@ -241,7 +241,7 @@ export class IngestService {
       orgId: org.orgId,
       account: org.account,
       nonce,
-      root: tree.root,
+      root: root,
       count: hashes.length,
       signature,
       signedBy: body.signature ? "client" : "custodial",
@@ -253,17 +253,17 @@ export class IngestService {
       stateChanges: [...overlay.values()],
     };
     const result: SubmissionAccepted = {
-      submission: { id: digest, seq, status: "pending", count: hashes.length, root: tree.root, nonce },
+      submission: { id: digest, seq, status: "pending", count: hashes.length, root: root, nonce },
       events: hashes.map((eventId, index) => ({ index, eventId })),
     };
     const { journal } = this.deps.store;
     const ops: Operation[] = [
-      ...journalSubmission(this.deps.store, record, texts),
+      ...journalSubmission(this.deps.store, record, texts, body.batchIds),
       Store.put(journal, keys.submissionByDigest(digest), seq),
       Store.put(journal, keys.pendingSubmission(seq), { digest, count: hashes.length }),
       Store.put(journal, keys.lastSubmissionSeq(), seq),
       Store.put(journal, nonceKey, nonce + 1),
-      ...indexSubmission(this.deps.store, record),
+      ...indexSubmission(this.deps.store, record, body.batchIds),
       ...holds.map((hold) => Store.put(journal, keys.pendingHold(hold.batchId, hold.eventId), hold)),
     ];
     if (idempotencyKey !== null) {
@@ -408,9 +408,15 @@ export class IngestService {
 
   /**
    * The rules' view of the store. A batch with a hold waiting to go on-chain (`held`, or a pending
-   * hold in the journal) reads as held, so nothing ships from it in the meantime.
+   * hold in the journal) reads as held, so nothing ships from it in the meantime. The records and
+   * states of the batches the submission names (`named`) are read up front, in one read, with the
+   * pending holds in another: a read per batch cost more on the main thread than the rules did.
    */
-  private lookups(overlay: Map<string, BatchState>, held: Set<string>): RuleLookups {
+  private async lookups(
+    overlay: Map<string, BatchState>,
+    held: Set<string>,
+    named: readonly string[],
+  ): Promise<RuleLookups> {
     const { store } = this.deps;
     // Read once per submission: a submission of 500 readings usually names a few batches many times.
     const records = new Map<string, Promise<BatchRecord | null>>();
@@ -421,19 +427,39 @@ export class IngestService {
       if (!value) memo.set(key, (value = read()));
       return value;
     };
+    const withHold = async (
+      batchId: string,
+      found: BatchRecord | null,
+      holds: ReadonlySet<string> | null,
+    ): Promise<BatchRecord | null> => {
+      if (!found || found.status !== "active") return found;
+      const pendingHold =
+        this.uncommitted.heldBatches.has(batchId) ||
+        (holds ? holds.has(batchId) : (await blockingHold(store, batchId)) !== null);
+      return pendingHold ? { ...found, status: "held" as const } : found;
+    };
     const stored = (batchId: string): Promise<BatchRecord | null> => {
       let record = records.get(batchId);
       if (!record) {
         record = (async () => {
           const found = ((await store.batches.get(keys.batch(batchId))) as BatchRecord | undefined) ?? null;
-          if (!found || found.status !== "active") return found;
-          const pendingHold = this.uncommitted.heldBatches.has(batchId) || (await blockingHold(store, batchId));
-          return pendingHold ? { ...found, status: "held" as const } : found;
+          return withHold(batchId, found, null);
         })();
         records.set(batchId, record);
       }
       return record;
     };
+    const ids = [...new Set(named)];
+    if (ids.length > 0) {
+      const [found, holds] = await Promise.all([
+        store.batches.getMany([...ids.map((id) => keys.batch(id)), ...ids.map((id) => keys.batchState(id))]),
+        blockingHolds(store),
+      ]);
+      ids.forEach((batchId, i) => {
+        records.set(batchId, withHold(batchId, (found[i] as BatchRecord | undefined) ?? null, holds));
+        memo.set(`state:${batchId}`, Promise.resolve(found[ids.length + i]));
+      });
+    }
     const batch = async (batchId: string): Promise<BatchRecord | null> => {
       const record = await stored(batchId);
       return record && held.has(batchId) && record.status === "active" ? { ...record, status: "held" } : record;
@@ -489,13 +515,34 @@ export function isNonConformantInspection(event: TraceEvent): boolean {
  * every read) and each event's body (the one copy of it, in the event-body database by submission
  * and position), written from their canonical JSON (`texts`, in order).
  */
-export function journalSubmission(store: Store, record: SubmissionRecord, texts: readonly string[]): Operation[] {
+export function journalSubmission(
+  store: Store,
+  record: SubmissionRecord,
+  texts: readonly string[],
+  batchIds?: readonly (readonly string[])[],
+): Operation[] {
   const { events: _events, ...header } = record;
-  return [Store.put(store.journal, keys.submission(record.seq), header), ...eventRecords(store, record, texts)];
+  return [
+    Store.put(store.journal, keys.submission(record.seq), header),
+    ...eventRecords(store, record, texts, batchIds),
+  ];
 }
 
-/** The event records and bodies of a submission, from the canonical JSON of its events when given. */
-export function eventRecords(store: Store, record: SubmissionRecord, texts?: readonly string[]): Operation[] {
+/** The ids of the batches event `index` of `record` names: `batchIds[index]` when given (prepare computed them). */
+function batchIdsAt(record: SubmissionRecord, index: number, batchIds?: readonly (readonly string[])[]): string[] {
+  return [...(batchIds?.[index] ?? batchesOf(record.events[index] as TraceEvent).all.map(batchIdOfKey))];
+}
+
+/**
+ * The event records and bodies of a submission, from the canonical JSON of its events when given
+ * (and the batch ids of each event, when known).
+ */
+export function eventRecords(
+  store: Store,
+  record: SubmissionRecord,
+  texts?: readonly string[],
+  batchIds?: readonly (readonly string[])[],
+): Operation[] {
   const ops: Operation[] = [];
   record.eventIds.forEach((eventId, index) => {
     const body = record.events[index] as TraceEvent;
@@ -504,7 +551,7 @@ export function eventRecords(store: Store, record: SubmissionRecord, texts?: rea
       submissionSeq: record.seq,
       index,
       orgId: record.orgId,
-      batchIds: batchesOf(body).all.map(batchIdOfKey),
+      batchIds: batchIdsAt(record, index, batchIds),
       recordTime: record.acceptedAt,
     };
     ops.push(
@@ -516,12 +563,16 @@ export function eventRecords(store: Store, record: SubmissionRecord, texts?: rea
 }
 
 /** The index records of an accepted submission (batch events, declarations, custody); `reindex` uses it too. */
-export function indexSubmission(store: Store, record: SubmissionRecord): Operation[] {
+export function indexSubmission(
+  store: Store,
+  record: SubmissionRecord,
+  batchIds?: readonly (readonly string[])[],
+): Operation[] {
   const ops: Operation[] = [];
   record.eventIds.forEach((eventId, index) => {
     const body = record.events[index] as TraceEvent;
     if (body.errorDeclaration) ops.push(Store.put(store.events, keys.declaration(originalEventId(body)), eventId));
-    for (const batchId of batchesOf(body).all.map(batchIdOfKey)) {
+    for (const batchId of batchIdsAt(record, index, batchIds)) {
       ops.push(Store.put(store.events, keys.batchEvent(batchId, record.seq, index), eventId));
     }
   });

@@ -8,7 +8,9 @@
 import { z } from "zod/v4";
 
 import { canonicalSha256, canonicalize, exceedsDepth, sha256Hex } from "../domain/canonical";
-import { MAX_EVENTS_PER_SUBMISSION, traceEventSchema, type TraceEvent } from "../domain/events";
+import { batchIdOfKey } from "../domain/batch-id";
+import { MAX_EVENTS_PER_SUBMISSION, batchesOf, traceEventSchema, type TraceEvent } from "../domain/events";
+import { submissionTree } from "../domain/merkle";
 import type { EventProblem } from "../domain/rules";
 import { HttpError } from "../http/errors";
 
@@ -41,6 +43,10 @@ export interface PreparedSubmission {
   /** Each event's canonical JSON and its id (0x SHA-256 of it); empty when there are problems. */
   texts: string[];
   hashes: string[];
+  /** The root of the submission's tree over `hashes`; null when there are problems. */
+  root: string | null;
+  /** The ids of the batches each event names (inputs and outputs); empty when there are problems. */
+  batchIds: string[][];
   /** The events, when prepared on this thread (a worker's are parsed again from `texts`). */
   events?: TraceEvent[];
 }
@@ -99,11 +105,25 @@ export function prepareSubmission(body: unknown, withRequestHash: boolean): Prep
       problems.push(...zodDetails(checked.error).map((p) => ({ index, code: "invalid_event", ...p })));
     }
   });
-  if (problems.length > 0) return { signature, nonce, requestHash, problems, texts: [], hashes: [] };
+  if (problems.length > 0) {
+    return { signature, nonce, requestHash, problems, texts: [], hashes: [], root: null, batchIds: [] };
+  }
   // Hash what the client sent: zod strict objects return the same fields and values.
   const texts = events.map((event) => canonicalize(event));
   const hashes = texts.map((text) => `0x${sha256Hex(text)}`);
-  return { signature, nonce, requestHash, problems: null, texts, hashes, events: events as TraceEvent[] };
+  const root = submissionTree(hashes).root;
+  const batchIds = (events as TraceEvent[]).map((event) => batchesOf(event).all.map(batchIdOfKey));
+  return {
+    signature,
+    nonce,
+    requestHash,
+    problems: null,
+    texts,
+    hashes,
+    root,
+    batchIds,
+    events: events as TraceEvent[],
+  };
 }
 
 export function zodDetails(error: z.core.$ZodError): { path: string; message: string }[] {

@@ -228,6 +228,39 @@ describe("event ingest", function () {
     expect(await storedKeys()).to.equal(before);
   });
 
+  it("refuses to ship a batch with a hold pending in the journal, whether a few or over a thousand holds are pending", async function () {
+    const pending = (batchId: string, n: number) => ({
+      batchId,
+      orgId: LOGISTICS.orgId,
+      eventId: `0x${n.toString(16).padStart(64, "0")}`,
+      reason: "检验不合格",
+      requestedAt: "2026-11-24T08:00:00.000Z",
+    });
+    await ingest.submit(PRODUCER, { body: { events: [commissioning()] }, idempotencyKey: null });
+    const own = pending(BATCH, 0);
+    await store.write([Store.put(store.journal, keys.pendingHold(BATCH, own.eventId), own)]);
+    const ship = () =>
+      ingest.submit(PRODUCER, { body: { events: [shipping("2026-11-21T10:00:00+08:00")] }, idempotencyKey: null });
+    for (const count of [1, 1001]) {
+      // Other batches' holds; over 1,000 pending, ingest asks batch by batch instead of reading them all.
+      const others = Array.from({ length: count }, (_, n) =>
+        pending(`0x${(n + 1).toString(16).padStart(64, "0")}`, n + 1),
+      );
+      await store.write(others.map((h) => Store.put(store.journal, keys.pendingHold(h.batchId, h.eventId), h)));
+      const before = await storedKeys();
+      const error = await rejection(ship());
+      const problems = (error.details as { problems: { code: string }[] }).problems;
+      expect(
+        problems.map((p) => p.code),
+        `${count} other holds pending`,
+      ).to.deep.equal(["batch_held"]);
+      expect(await storedKeys()).to.equal(before);
+    }
+    // The others do not block this batch once its own hold is gone.
+    await store.write([Store.del(store.journal, keys.pendingHold(BATCH, own.eventId))]);
+    expect((await ship()).replayed).to.equal(false);
+  });
+
   it("lets only the destination of the last shipment receive, and then makes it the custodian", async function () {
     await ingest.submit(PRODUCER, { body: { events: [shipping()] }, idempotencyKey: null });
     const receiving = { ...shipping("2026-11-22T10:00:00+08:00"), bizStep: "receiving", destinationList: undefined };
