@@ -5,7 +5,7 @@
  * order, so later events see the changes of earlier ones.
  */
 import type { BatchRecord, BatchState, OrgRecord, RoleName } from "../store/records";
-import { batchesOf, declaredEvent, type BizStep, type TraceEvent } from "./events";
+import { batchesOf, declaredEvent, type BizStep, type RuleEvent, type TraceEvent } from "./events";
 import { batchIdOfKey } from "./batch-id";
 import { eventHash } from "./canonical";
 
@@ -89,9 +89,12 @@ export interface CheckedEvent {
   stateChanges: BatchState[];
 }
 
-/** Checks `event` recorded by `org` at `now`; returns problems, or the custody changes it makes. */
+/**
+ * Checks `event` recorded by `org` at `now`; returns problems, or the custody changes it makes.
+ * An event that declares no error may come as its rule view (`RuleEvent`).
+ */
 export async function checkEvent(
-  event: TraceEvent,
+  event: TraceEvent | RuleEvent,
   org: OrgRecord,
   now: Date,
   lookups: RuleLookups,
@@ -219,7 +222,7 @@ function checkCustody(
 
 /** The organisation a shipment goes to: its possessing party, else its owning party. */
 async function destinationOf(
-  event: TraceEvent,
+  event: TraceEvent | RuleEvent,
   lookups: RuleLookups,
   problems: EventProblem[],
 ): Promise<OrgRecord | null> {

@@ -12,7 +12,7 @@ import { Signature, verifyTypedData, type BaseWallet, type TypedDataDomain } fro
 import { LEDGER_TYPES, submissionDigest } from "../chain/typed-data";
 import { batchIdOfKey } from "../domain/batch-id";
 import { canonicalize } from "../domain/canonical";
-import { batchesOf, type TraceEvent } from "../domain/events";
+import { batchesOf, type RuleEvent, type TraceEvent } from "../domain/events";
 import { orgIdOf } from "../domain/identifiers";
 import { submissionTree } from "../domain/merkle";
 import { checkEvent, originalEventId, type EventProblem, type RuleLookups } from "../domain/rules";
@@ -42,7 +42,7 @@ export interface IngestDeps {
   custodialSigner(orgId: string): Promise<BaseWallet>;
   now?: () => Date;
   /** Told after a submission is journaled, e.g. to put holds on-chain. */
-  onAccepted?(record: SubmissionRecord, holds: PendingHold[]): void;
+  onAccepted?(submission: SubmissionHeader, holds: PendingHold[]): void;
   /** Worker threads for `submitJson`; without them it prepares on this thread. */
   preparer?: PreparePool;
 }
@@ -177,10 +177,12 @@ export class IngestService {
         { problems: body.problems },
       );
     }
-    // Each event's canonical JSON (its id is the SHA-256 of it, and it is what the store keeps);
-    // a worker's events are parsed again from it here.
+    // Each event's canonical JSON (its id is the SHA-256 of it, and it is what the store keeps,
+    // written from `texts`). From a worker, the rules get the events' rule views, parsed here;
+    // whole events only when one declares an error (its check compares events whole).
     const { texts, hashes } = body;
-    const events = body.events ?? (JSON.parse(`[${texts.join(",")}]`) as TraceEvent[]);
+    const whole = body.events ?? (body.ruleViews ? null : (JSON.parse(`[${texts.join(",")}]`) as TraceEvent[]));
+    const events: (TraceEvent | RuleEvent)[] = whole ?? (JSON.parse(body.ruleViews!) as RuleEvent[]);
     // Corrections read events and histories from the store: let everything before them land first.
     if (events.some((event) => event.errorDeclaration)) await this.commits.idle();
     // Duplicates first: a resent event must read as a duplicate, not as breaking custody rules.
@@ -189,7 +191,7 @@ export class IngestService {
     const held = new Set<string>();
     const lookups = await this.lookups(overlay, held, body.batchIds.flat());
     const problems: (EventProblem & { index: number })[] = [];
-    const context = events.map((body, index) => ({ eventId: hashes[index]!, body }));
+    const context = (whole ?? []).map((body, index) => ({ eventId: hashes[index]!, body }));
     const holds: PendingHold[] = [];
     for (const [index, event] of events.entries()) {
       const checked = await checkEvent(event, org, now, lookups, { events: context, index });
@@ -246,6 +248,7 @@ export class IngestService {
       signature,
       signedBy: body.signature ? "client" : "custodial",
       eventIds: hashes,
+      // Rule views when a worker prepared them: what is written comes from `texts` and `batchIds`.
       events,
       acceptedAt: recordTime,
       idempotencyKey,
@@ -395,7 +398,7 @@ export class IngestService {
   }
 
   /** An inspection's certificate must be on file before the event names it (its hash is checked then). */
-  private async missingCertificate(event: TraceEvent): Promise<EventProblem | null> {
+  private async missingCertificate(event: TraceEvent | RuleEvent): Promise<EventProblem | null> {
     const hash = event.certificationInfo?.documentHash;
     if (event.bizStep !== "inspecting" || event.errorDeclaration || !hash) return null;
     if ((await this.deps.store.certificates.get(keys.certificate(hash))) !== undefined) return null;
@@ -504,7 +507,7 @@ export class IngestService {
 }
 
 /** An inspection that found the batch non-conformant (its disposition or its certificate says so). */
-export function isNonConformantInspection(event: TraceEvent): boolean {
+export function isNonConformantInspection(event: TraceEvent | RuleEvent): boolean {
   if (event.bizStep !== "inspecting" || event.errorDeclaration) return false;
   return event.disposition === "non_conformant" || event.certificationInfo?.result === "non_conformant";
 }

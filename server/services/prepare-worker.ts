@@ -4,6 +4,7 @@
  */
 import { parentPort } from "node:worker_threads";
 
+import { ruleView } from "../domain/events";
 import { HttpError } from "../http/errors";
 import { parseJsonBody, prepareSubmission } from "./prepare";
 import type { PrepareReply, PrepareRequest } from "./prepare-pool";
@@ -11,8 +12,9 @@ import type { PrepareReply, PrepareRequest } from "./prepare-pool";
 parentPort!.on("message", ({ id, raw, withRequestHash }: PrepareRequest) => {
   let reply: PrepareReply;
   try {
-    const { events: _events, ...prepared } = prepareSubmission(parseJsonBody(raw), withRequestHash);
-    reply = { id, prepared };
+    const { events, ...prepared } = prepareSubmission(parseJsonBody(raw), withRequestHash);
+    const whole = !events || events.some((event) => event.errorDeclaration);
+    reply = { id, prepared: { ...prepared, ruleViews: whole ? null : JSON.stringify(events.map(ruleView)) } };
   } catch (error) {
     reply =
       error instanceof HttpError

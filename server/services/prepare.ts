@@ -47,8 +47,13 @@ export interface PreparedSubmission {
   root: string | null;
   /** The ids of the batches each event names (inputs and outputs); empty when there are problems. */
   batchIds: string[][];
-  /** The events, when prepared on this thread (a worker's are parsed again from `texts`). */
+  /** The events, when prepared on this thread. */
   events?: TraceEvent[];
+  /**
+   * From a worker: the JSON of the events' rule views (`RuleEvent[]`), which is all the main thread
+   * parses; null when an event declares an error (then it parses the events whole from `texts`).
+   */
+  ruleViews?: string | null;
 }
 
 /**

@@ -5,6 +5,8 @@
  */
 import { expect } from "chai";
 
+import { batchIdOf } from "../../server/domain/batch-id";
+import { ruleView, type TraceEvent } from "../../server/domain/events";
 import { HttpError } from "../../server/http/errors";
 import { parseJsonBody, prepareSubmission, type PreparedSubmission } from "../../server/services/prepare";
 import { PreparePool } from "../../server/services/prepare-pool";
@@ -47,13 +49,35 @@ describe("PreparePool", function () {
     const events = Array.from({ length: 50 }, (_, n) => sensorReading(n, LINK, base));
     for (const withRequestHash of [false, true]) {
       const raw = bytes({ events });
-      const prepared = await pool.prepare(raw, withRequestHash);
+      const { ruleViews, ...prepared } = await pool.prepare(raw, withRequestHash);
       expect(prepared).to.deep.equal(inline(raw, withRequestHash));
       expect(prepared.hashes).to.have.length(50);
+      expect(prepared.batchIds).to.deep.equal(Array.from({ length: 50 }, () => [batchIdOf("06901234567892", "B1")]));
+      // What the main thread's rules read: those fields, and no other.
+      const views = JSON.parse(ruleViews!) as Record<string, unknown>[];
+      expect(views).to.have.length(50);
+      views.forEach((view, n) => {
+        expect(Object.keys(view).sort()).to.deep.equal(["bizStep", "eventTime", "quantityList", "type"]);
+        expect(view.eventTime).to.equal(events[n]!.eventTime);
+        expect(view.quantityList).to.deep.equal(events[n]!.quantityList);
+      });
       expect(prepared.requestHash === null).to.equal(!withRequestHash);
       // The texts parse back to the events sent.
       expect(JSON.parse(`[${prepared.texts.join(",")}]`)).to.deep.equal(events);
     }
+  });
+
+  it("sends whole events (no rule views) when one declares an error", async function () {
+    const event = sensorReading(1, LINK, Date.now() - 86_400_000);
+    const declaration = {
+      ...event,
+      errorDeclaration: { declarationTime: new Date().toISOString(), reason: "incorrect_data" },
+    };
+    const raw = bytes({ events: [sensorReading(2, LINK, Date.now() - 86_400_000), declaration] });
+    const { ruleViews, ...prepared } = await pool.prepare(raw, false);
+    expect(prepared.problems).to.equal(null);
+    expect(ruleViews).to.equal(null);
+    expect(() => ruleView(declaration as TraceEvent)).to.throw(TypeError, "checked whole");
   });
 
   it("refuses what the main thread refuses, with the same status, code, message and details", async function () {
@@ -83,8 +107,9 @@ describe("PreparePool", function () {
   it("reports problems of the events themselves in the result, after which nothing is hashed", async function () {
     const good = sensorReading(1, LINK, Date.now() - 86_400_000);
     const raw = bytes({ events: [good, { ...good, bizStep: "dancing" }, { ...good, eventTime: "yesterday" }] });
-    const prepared = await pool.prepare(raw, false);
+    const { ruleViews, ...prepared } = await pool.prepare(raw, false);
     expect(prepared).to.deep.equal(inline(raw, false));
+    expect(ruleViews).to.equal(null);
     expect(prepared.problems!.map((p) => [p.index, p.code, p.path])).to.deep.equal([
       [1, "invalid_event", "bizStep"],
       [2, "invalid_event", "eventTime"],
