@@ -23,10 +23,12 @@ export interface MerkleTree {
 
 const HEX32 = /^0x[0-9a-fA-F]{64}$/;
 
-function toBytes(hex: string): Uint8Array {
+function checkLeaf(hex: string): string {
   if (!HEX32.test(hex)) throw new TypeError(`a Merkle leaf must be 32 bytes of hex: ${hex}`);
-  return Buffer.from(hex.slice(2), "hex");
+  return hex;
 }
+
+const toBytes = (hex: string): Uint8Array => Buffer.from(checkLeaf(hex).slice(2), "hex");
 
 const toHex = (bytes: Uint8Array): string =>
   `0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex")}`;
@@ -65,10 +67,7 @@ function buildTree(leaves: readonly string[], hash: NodeHash): Buffer {
   if (leaves.length === 0) throw new RangeError("a Merkle tree needs at least one leaf");
   const count = 2 * leaves.length - 1;
   const nodes = Buffer.allocUnsafe(count * 32);
-  leaves.forEach((leaf, i) => {
-    if (!HEX32.test(leaf)) throw new TypeError(`a Merkle leaf must be 32 bytes of hex: ${leaf}`);
-    nodes.write(leaf.slice(2), (count - 1 - i) * 32, 32, "hex");
-  });
+  leaves.forEach((leaf, i) => nodes.write(checkLeaf(leaf).slice(2), (count - 1 - i) * 32, 32, "hex"));
   const pair = new Uint8Array(64);
   for (let i = count - 1 - leaves.length; i >= 0; i--) {
     nodes.set(hashPair(nodeAt(nodes, 2 * i + 1), nodeAt(nodes, 2 * i + 2), hash, pair), i * 32);
@@ -76,24 +75,20 @@ function buildTree(leaves: readonly string[], hash: NodeHash): Buffer {
   return nodes;
 }
 
+/** The tree keeps its nodes (32 bytes each) and nothing else: not the leaves' strings it was given. */
 export function merkleTree(leaves: readonly string[], hash: NodeHash = "keccak256"): MerkleTree {
   const nodes = buildTree(leaves, hash);
   const count = nodes.length / 32;
-  const hex = new Map<number, string>();
-  const hexAt = (i: number): string => {
-    let value = hex.get(i);
-    if (value === undefined) hex.set(i, (value = toHex(nodeAt(nodes, i))));
-    return value;
-  };
+  const leafCount = leaves.length;
   return {
-    root: hexAt(0),
+    root: toHex(nodeAt(nodes, 0)),
     proof: (index) => {
-      if (!Number.isInteger(index) || index < 0 || index >= leaves.length) {
-        throw new RangeError(`no leaf ${index} in a tree of ${leaves.length}`);
+      if (!Number.isInteger(index) || index < 0 || index >= leafCount) {
+        throw new RangeError(`no leaf ${index} in a tree of ${leafCount}`);
       }
       const proof: string[] = [];
       for (let i = count - 1 - index; i > 0; i = Math.floor((i - 1) / 2)) {
-        proof.push(hexAt(i % 2 === 1 ? i + 1 : i - 1));
+        proof.push(toHex(nodeAt(nodes, i % 2 === 1 ? i + 1 : i - 1)));
       }
       return proof;
     },
@@ -121,8 +116,11 @@ export function submissionTree(eventIds: readonly string[]): MerkleTree {
   return merkleTree(eventIds, "sha256");
 }
 
-/** How many submissions' trees `submissionProof` keeps (~32 KB each for 500 events). */
+/** How many submissions' trees `submissionProof` keeps (32 KB of nodes each for 500 events). */
 export const SUBMISSION_TREE_CACHE = 128;
+
+const contentKey = (eventIds: readonly string[]): string =>
+  createHash("sha256").update(eventIds.join(",")).digest("base64");
 
 /** The trees of lists already seen, by list (within one read) and by content (across reads). */
 const treesByList = new WeakMap<readonly string[], MerkleTree>();
@@ -139,7 +137,7 @@ const treesByContent = new Map<string, MerkleTree>();
 export function submissionProof(eventIds: readonly string[], index: number): string[] {
   let tree = treesByList.get(eventIds);
   if (!tree) {
-    const key = createHash("sha256").update(eventIds.join(",")).digest("base64");
+    const key = contentKey(eventIds);
     tree = treesByContent.get(key);
     if (tree) treesByContent.delete(key);
     else tree = submissionTree(eventIds);
@@ -150,8 +148,10 @@ export function submissionProof(eventIds: readonly string[], index: number): str
   return tree.proof(index);
 }
 
-/** How many submission trees are cached now (for tests). */
+/** How many submission trees are cached now, and whether the tree of a list is (for tests). */
 export const cachedSubmissionTrees = (): number => treesByContent.size;
+export const isSubmissionTreeCached = (eventIds: readonly string[]): boolean =>
+  treesByContent.has(contentKey(eventIds));
 
 /** Whether `proof` leads from event id `eventId` to submission root `root`. */
 export function verifySubmissionProof(root: string, eventId: string, proof: readonly string[]): boolean {

@@ -32,16 +32,17 @@ export interface QueuedHold extends PendingHold {
  * role, which must not freeze someone else's batch).
  */
 export async function blockingHold(store: Store, batchId: string): Promise<QueuedHold | null> {
-  const holds = (await store.journal.values({ ...keys.pendingHoldsOf(batchId), limit: 32 }).all()) as QueuedHold[];
+  const holds = (await store.journal.values(keys.pendingHoldsOf(batchId)).all()) as QueuedHold[];
   return holds.find((hold) => !hold.refused) ?? null;
 }
 
 /**
  * The batches a pending hold blocks (as `blockingHold`), from one read of every pending hold; null
- * when more than `limit` are pending (then ask `blockingHold` batch by batch). Holds wait only
- * until they are on-chain, so there are seldom more than a few.
+ * when more than `limit` are pending (then ask `blockingHold` batch by batch). Holds wait until
+ * they are on-chain, or, refused or awaiting a self-custody inspector's signature, until a
+ * regulator acts: usually a few, and ingest reads them once a submission.
  */
-export async function blockingHolds(store: Store, limit = 1000): Promise<Set<string> | null> {
+export async function blockingHolds(store: Store, limit = 100): Promise<Set<string> | null> {
   const holds = (await store.journal.values({ ...keys.pendingHoldRange, limit: limit + 1 }).all()) as QueuedHold[];
   if (holds.length > limit) return null;
   return new Set(holds.filter((hold) => !hold.refused).map((hold) => hold.batchId));

@@ -191,10 +191,12 @@ export class IngestService {
     const held = new Set<string>();
     const lookups = await this.lookups(overlay, held, body.batchIds.flat());
     const problems: (EventProblem & { index: number })[] = [];
-    const context = (whole ?? []).map((body, index) => ({ eventId: hashes[index]!, body }));
+    // The events around each one, for the rules that look across the submission (an error
+    // declaration's): only with whole events, which every submission with a declaration has.
+    const context = whole?.map((body, index) => ({ eventId: hashes[index]!, body }));
     const holds: PendingHold[] = [];
     for (const [index, event] of events.entries()) {
-      const checked = await checkEvent(event, org, now, lookups, { events: context, index });
+      const checked = await checkEvent(event, org, now, lookups, context && { events: context, index });
       const missing = await this.missingCertificate(event);
       if (missing) problems.push({ index, ...missing });
       if ("problems" in checked) {
@@ -248,7 +250,8 @@ export class IngestService {
       signature,
       signedBy: body.signature ? "client" : "custodial",
       eventIds: hashes,
-      // Rule views when a worker prepared them: what is written comes from `texts` and `batchIds`.
+      // Their rule views when a worker prepared them: each event is written from its canonical
+      // JSON (`texts`) and indexed by `batchIds`, never from these.
       events,
       acceptedAt: recordTime,
       idempotencyKey,
@@ -288,7 +291,8 @@ export class IngestService {
     const done = committed.then(
       () => {
         forget();
-        this.deps.onAccepted?.(record, holds);
+        const { events: _events, ...header } = record;
+        this.deps.onAccepted?.(header, holds);
       },
       (error: unknown) => {
         forget();
@@ -454,13 +458,22 @@ export class IngestService {
     };
     const ids = [...new Set(named)];
     if (ids.length > 0) {
+      // What unwritten submissions changed, taken before the reads: one may be written, and leave
+      // `uncommitted`, while the reads are on their way, and they need not see its write.
+      const unwrittenStates = new Map<string, BatchState>();
+      for (const id of ids) {
+        const state = this.uncommitted.states.get(id);
+        if (state) unwrittenStates.set(id, state);
+      }
+      const unwrittenHolds = ids.filter((id) => this.uncommitted.heldBatches.has(id));
       const [found, holds] = await Promise.all([
         store.batches.getMany([...ids.map((id) => keys.batch(id)), ...ids.map((id) => keys.batchState(id))]),
         blockingHolds(store),
       ]);
+      const blocked = holds && new Set([...holds, ...unwrittenHolds]);
       ids.forEach((batchId, i) => {
-        records.set(batchId, withHold(batchId, (found[i] as BatchRecord | undefined) ?? null, holds));
-        memo.set(`state:${batchId}`, Promise.resolve(found[ids.length + i]));
+        records.set(batchId, withHold(batchId, (found[i] as BatchRecord | undefined) ?? null, blocked));
+        memo.set(`state:${batchId}`, Promise.resolve(unwrittenStates.get(batchId) ?? found[ids.length + i]));
       });
     }
     const batch = async (batchId: string): Promise<BatchRecord | null> => {
@@ -485,8 +498,9 @@ export class IngestService {
       batch,
       state: async (batchId) => {
         // A stored state stays current for the whole submission: only submissions change it, one
-        // at a time, and an unwritten one's is in `uncommitted` (read once: a submission of 500
-        // readings names a few batches 500 times).
+        // at a time, and an unwritten one's is in `uncommitted` (looked at before the read, here or
+        // when the named batches were read up front; read once: a submission of 500 readings
+        // names a few batches 500 times).
         const known =
           overlay.get(batchId) ??
           this.uncommitted.states.get(batchId) ??
@@ -522,7 +536,7 @@ export function journalSubmission(
   store: Store,
   record: SubmissionRecord,
   texts: readonly string[],
-  batchIds?: readonly (readonly string[])[],
+  batchIds?: string[][],
 ): Operation[] {
   const { events: _events, ...header } = record;
   return [
@@ -532,8 +546,8 @@ export function journalSubmission(
 }
 
 /** The ids of the batches event `index` of `record` names: `batchIds[index]` when given (prepare computed them). */
-function batchIdsAt(record: SubmissionRecord, index: number, batchIds?: readonly (readonly string[])[]): string[] {
-  return [...(batchIds?.[index] ?? batchesOf(record.events[index] as TraceEvent).all.map(batchIdOfKey))];
+function batchIdsAt(record: SubmissionRecord, index: number, batchIds?: string[][]): string[] {
+  return batchIds?.[index] ?? batchesOf(record.events[index] as TraceEvent).all.map(batchIdOfKey);
 }
 
 /**
@@ -544,7 +558,7 @@ export function eventRecords(
   store: Store,
   record: SubmissionRecord,
   texts?: readonly string[],
-  batchIds?: readonly (readonly string[])[],
+  batchIds?: string[][],
 ): Operation[] {
   const ops: Operation[] = [];
   record.eventIds.forEach((eventId, index) => {
@@ -566,11 +580,7 @@ export function eventRecords(
 }
 
 /** The index records of an accepted submission (batch events, declarations, custody); `reindex` uses it too. */
-export function indexSubmission(
-  store: Store,
-  record: SubmissionRecord,
-  batchIds?: readonly (readonly string[])[],
-): Operation[] {
+export function indexSubmission(store: Store, record: SubmissionRecord, batchIds?: string[][]): Operation[] {
   const ops: Operation[] = [];
   record.eventIds.forEach((eventId, index) => {
     const body = record.events[index] as TraceEvent;

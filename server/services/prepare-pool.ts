@@ -1,6 +1,7 @@
 /**
- * Worker threads that prepare submissions (prepare.ts: parse, schema, canonical JSON, SHA-256 ids)
- * off the main thread, which then only applies the rules, signs and writes. Each request goes to
+ * Worker threads that prepare submissions (prepare.ts: parse, schema, canonical JSON, SHA-256 ids,
+ * the submission's root, each event's batch ids; here also the events' rule views) off the main
+ * thread, which then only applies the rules, signs and writes. Each request goes to
  * the worker with the fewest waiting; a worker that dies fails what it held (500, logged) and is
  * replaced.
  */

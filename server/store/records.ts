@@ -123,7 +123,11 @@ export interface SubmissionRecord {
   signature: string;
   signedBy: "custodial" | "client";
   eventIds: string[];
-  /** The accepted events, canonical form, in order (their event records). With the header, the source of truth. */
+  /**
+   * The accepted events, canonical form, in order (their event records). With the header, the
+   * source of truth. While ingest accepts a submission a worker prepared, its record in memory holds
+   * the events' rule views (`RuleEvent`) here; the events are written from their canonical JSON.
+   */
   events: unknown[];
   acceptedAt: string;
   idempotencyKey: string | null;

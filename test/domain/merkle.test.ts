@@ -14,6 +14,7 @@ import { createHash } from "node:crypto";
 import {
   SUBMISSION_TREE_CACHE,
   cachedSubmissionTrees,
+  isSubmissionTreeCached,
   merkleNodes,
   merkleTree,
   submissionProof,
@@ -37,25 +38,19 @@ function processProof(leaf: string, proof: readonly string[]): string {
  * An independent root in OpenZeppelin's layout: a complete binary tree stored as an array, the
  * leaves at its end in reverse order, each inner node `i` the pair hash of nodes 2i+1 and 2i+2.
  */
-function referenceRoot(leaves: readonly string[]): string {
-  const tree = new Array<string>(2 * leaves.length - 1);
-  leaves.forEach((leaf, i) => (tree[tree.length - 1 - i] = leaf));
-  for (let i = tree.length - 1 - leaves.length; i >= 0; i--) tree[i] = hashPair(tree[2 * i + 1]!, tree[2 * i + 2]!);
-  return tree[0]!;
-}
-
-/** The same reference with SHA-256 pairs: a submission's tree over its event ids. */
-function referenceSha256Root(leaves: readonly string[]): string {
-  const pair = (a: string, b: string) => {
-    const [low, high] = BigInt(a) <= BigInt(b) ? [a, b] : [b, a];
-    return `0x${createHash("sha256")
-      .update(getBytes(concat([low, high])))
-      .digest("hex")}`;
-  };
+function referenceRoot(leaves: readonly string[], pair = hashPair): string {
   const tree = new Array<string>(2 * leaves.length - 1);
   leaves.forEach((leaf, i) => (tree[tree.length - 1 - i] = leaf));
   for (let i = tree.length - 1 - leaves.length; i >= 0; i--) tree[i] = pair(tree[2 * i + 1]!, tree[2 * i + 2]!);
   return tree[0]!;
+}
+
+/** SHA-256 of the two nodes in ascending order: the pairs of a submission's tree over its event ids. */
+function sha256Pair(a: string, b: string): string {
+  const [low, high] = BigInt(a) <= BigInt(b) ? [a, b] : [b, a];
+  return `0x${createHash("sha256")
+    .update(getBytes(concat([low, high])))
+    .digest("hex")}`;
 }
 
 /** `hex` (32 bytes) with bit `bit` (0 = lowest of the last byte) flipped. */
@@ -226,7 +221,7 @@ describe("Merkle trees (sorted pairs, OpenZeppelin-compatible)", function () {
       fc.assert(
         fc.property(leavesArb(1, 40), (leaves) => {
           const tree = submissionTree(leaves);
-          expect(tree.root).to.equal(referenceSha256Root(leaves));
+          expect(tree.root).to.equal(referenceRoot(leaves, sha256Pair));
           leaves.forEach((leaf, index) => {
             expect(verifySubmissionProof(tree.root, leaf, submissionProof(leaves, index))).to.equal(true);
             expect(submissionProof([...leaves], index), "an equal list in another array").to.deep.equal(
@@ -250,12 +245,19 @@ describe("Merkle trees (sorted pairs, OpenZeppelin-compatible)", function () {
       expect(verifySubmissionProof(root, ids[7]!, submissionProof([...ids], 7)), "the first list again").to.equal(true);
     });
 
-    it(`keeps at most ${SUBMISSION_TREE_CACHE} trees`, function () {
+    it(`keeps the ${SUBMISSION_TREE_CACHE} trees used last`, function () {
+      const list = (n: number) => eventHashes(3).map((h) => keccak256(concat([h, id(`list ${n}`)])));
+      const first = list(0);
       for (let n = 0; n < SUBMISSION_TREE_CACHE + 20; n++) {
-        const ids = eventHashes(3).map((h) => keccak256(concat([h, id(`list ${n}`)])));
+        const ids = n === 0 ? first : list(n);
         expect(verifySubmissionProof(submissionTree(ids).root, ids[2]!, submissionProof(ids, 2))).to.equal(true);
+        // The first list is asked for again all along (in a new array, as each read gives): it stays.
+        if (n % 50 === 49) submissionProof([...first], 1);
       }
       expect(cachedSubmissionTrees()).to.equal(SUBMISSION_TREE_CACHE);
+      expect(isSubmissionTreeCached(first), "used again: kept").to.equal(true);
+      expect(isSubmissionTreeCached(list(1)), "not used again: dropped").to.equal(false);
+      expect(isSubmissionTreeCached(list(SUBMISSION_TREE_CACHE + 19)), "the last one").to.equal(true);
     });
   });
 

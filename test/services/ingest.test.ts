@@ -14,7 +14,8 @@ import { batchIdOf } from "../../server/domain/batch-id";
 import { gtin14, orgIdOf, uscc } from "../../server/domain/identifiers";
 import { submissionProof, submissionTree, verifySubmissionProof } from "../../server/domain/merkle";
 import { HttpError } from "../../server/http/errors";
-import { IngestService, readSubmission } from "../../server/services/ingest";
+import { IngestService, readSubmission, type SubmissionAccepted } from "../../server/services/ingest";
+import { PreparePool } from "../../server/services/prepare-pool";
 import { readEvent } from "../../server/store/events";
 import { keys } from "../../server/store/keys";
 import type { BatchRecord, EventRecord, OrgRecord, RoleName, SubmissionRecord } from "../../server/store/records";
@@ -228,7 +229,7 @@ describe("event ingest", function () {
     expect(await storedKeys()).to.equal(before);
   });
 
-  it("refuses to ship a batch with a hold pending in the journal, whether a few or over a thousand holds are pending", async function () {
+  it("refuses to ship a batch with a hold pending in the journal, whether a few or over a hundred holds are pending", async function () {
     const pending = (batchId: string, n: number) => ({
       batchId,
       orgId: LOGISTICS.orgId,
@@ -241,8 +242,8 @@ describe("event ingest", function () {
     await store.write([Store.put(store.journal, keys.pendingHold(BATCH, own.eventId), own)]);
     const ship = () =>
       ingest.submit(PRODUCER, { body: { events: [shipping("2026-11-21T10:00:00+08:00")] }, idempotencyKey: null });
-    for (const count of [1, 1001]) {
-      // Other batches' holds; over 1,000 pending, ingest asks batch by batch instead of reading them all.
+    for (const count of [1, 101]) {
+      // Other batches' holds; over 100 pending, ingest asks batch by batch instead of reading them all.
       const others = Array.from({ length: count }, (_, n) =>
         pending(`0x${(n + 1).toString(16).padStart(64, "0")}`, n + 1),
       );
@@ -259,6 +260,84 @@ describe("event ingest", function () {
     // The others do not block this batch once its own hold is gone.
     await store.write([Store.del(store.journal, keys.pendingHold(BATCH, own.eventId))]);
     expect((await ship()).replayed).to.equal(false);
+  });
+
+  describe("a submission whose write lands while the next one reads its batches", function () {
+    /**
+     * Submits `first`, holding its write back; then `second`, whose read of the batches sees the
+     * store before `first` and answers only after `first` is written (and gone from what ingest
+     * keeps of unwritten submissions). Returns how `second` ended.
+     */
+    async function race(first: unknown[], second: unknown[]): Promise<HttpError | null> {
+      let letWriteGo!: () => void;
+      const writeGate = new Promise<void>((resolve) => (letWriteGo = resolve));
+      const write = store.write.bind(store);
+      let writeHeld = false;
+      store.write = async (...args: Parameters<Store["write"]>) => {
+        if (!writeHeld) {
+          writeHeld = true;
+          await writeGate;
+        }
+        return write(...args);
+      };
+      const firstDone = ingest.submit(PRODUCER, { body: { events: first }, idempotencyKey: null });
+      while (!writeHeld) await new Promise((resolve) => setImmediate(resolve));
+
+      let readDone!: () => void;
+      const readStarted = new Promise<void>((resolve) => (readDone = resolve));
+      let letReadGo!: () => void;
+      const readGate = new Promise<void>((resolve) => (letReadGo = resolve));
+      const getMany = store.batches.getMany.bind(store.batches);
+      store.batches.getMany = (async (...args: Parameters<typeof getMany>) => {
+        const found = await getMany(...args);
+        readDone();
+        await readGate;
+        return found;
+      }) as typeof getMany;
+      const secondDone = ingest.submit(PRODUCER, { body: { events: second }, idempotencyKey: null }).then(
+        () => null,
+        (error: unknown) => {
+          if (error instanceof HttpError) return error;
+          throw error;
+        },
+      );
+      await readStarted;
+      letWriteGo();
+      await firstDone;
+      letReadGo();
+      return secondDone;
+    }
+
+    beforeEach(async function () {
+      await ingest.submit(PRODUCER, { body: { events: [commissioning()] }, idempotencyKey: null });
+    });
+
+    it("keeps the shipment: no stale custody is written back", async function () {
+      const reading = {
+        ...shipping("2026-11-21T10:00:00+08:00"),
+        bizStep: "sensor_reporting",
+        disposition: undefined,
+        destinationList: undefined,
+      };
+      expect(await race([shipping()], [reading])).to.equal(null);
+      expect(await store.batches.get(keys.batchState(BATCH)), "still in transit to the retailer").to.deep.include({
+        custodian: PRODUCER.orgId,
+        inTransitTo: RETAILER.orgId,
+      });
+    });
+
+    it("sees the hold a non-conformant inspection asked for: nothing ships", async function () {
+      const inspection = {
+        ...shipping("2026-11-21T08:00:00+08:00"),
+        bizStep: "inspecting",
+        disposition: "non_conformant",
+        destinationList: undefined,
+      };
+      const error = await race([inspection], [shipping()]);
+      expect(
+        (error?.details as { problems: { code: string }[] } | undefined)?.problems.map((p) => p.code),
+      ).to.deep.equal(["batch_held"]);
+    });
   });
 
   it("lets only the destination of the last shipment receive, and then makes it the custodian", async function () {
@@ -349,5 +428,125 @@ describe("event ingest", function () {
     expect(((await store.journal.get(keys.submission(result.submission.seq))) as SubmissionRecord).signedBy).to.equal(
       "client",
     );
+  });
+
+  describe("submissions prepared on a worker thread (the rules see the events' rule views)", function () {
+    let pool: PreparePool;
+    let inlineDir: string;
+    let inlineStore: Store;
+
+    before(function () {
+      pool = new PreparePool(1);
+    });
+
+    after(async function () {
+      await pool.close();
+    });
+
+    beforeEach(async function () {
+      inlineDir = await mkdtemp(path.join(os.tmpdir(), "yutrace-ingest-inline-"));
+      inlineStore = await Store.open(inlineDir);
+      await inlineStore.write([
+        ...[PRODUCER, LOGISTICS, RETAILER].map((o) => Store.put(inlineStore.orgs, keys.org(o.orgId), o)),
+        Store.put(inlineStore.batches, keys.batch(BATCH), batch),
+      ]);
+    });
+
+    afterEach(async function () {
+      await inlineStore.close();
+      await rm(inlineDir, { recursive: true, force: true });
+    });
+
+    it("accepts and refuses exactly what the main thread does, with the same problems, states and holds", async function () {
+      const inline = new IngestService({
+        store: inlineStore,
+        domain,
+        custodialSigner: async (orgId) => keysByOrg.get(orgId)!,
+        now: () => new Date("2026-11-25T12:00:00+08:00"),
+      });
+      const worker = new IngestService({
+        store,
+        domain,
+        custodialSigner: async (orgId) => keysByOrg.get(orgId)!,
+        now: () => new Date("2026-11-25T12:00:00+08:00"),
+        preparer: pool,
+      });
+      const at = (time: string) => `2026-11-2${time}+08:00`;
+      const receiving = (time: string) => ({ ...shipping(at(time)), bizStep: "receiving", destinationList: undefined });
+      const inspection = (time: string, extra: Record<string, unknown>) => ({
+        ...shipping(at(time)),
+        bizStep: "inspecting",
+        destinationList: undefined,
+        ...extra,
+      });
+      const steps: [OrgRecord, unknown[]][] = [
+        [PRODUCER, [commissioning(), shipping(at("1T09:00:00"))]],
+        [LOGISTICS, [receiving("1T10:00:00")]], // not the destination
+        [RETAILER, [receiving("1T11:00:00")]],
+        [PRODUCER, [{ ...shipping(at("1T12:00:00")), bizStep: "retail_selling" }]], // role, custody
+        [RETAILER, [{ ...shipping(at("1T13:00:00")), destinationList: undefined }]], // no destination
+        [RETAILER, [shipping(at("1T14:00:00"), uscc("91500000MA5U0000X"))]], // unknown destination
+        [RETAILER, [shipping(at("9T14:00:00"))]], // in the future
+        [
+          PRODUCER,
+          [
+            inspection("2T09:00:00", {
+              certificationInfo: { documentHash: "ab".repeat(32), issuer: "重庆市质检院", standard: "GB 2760" },
+            }),
+          ],
+        ], // certificate not uploaded
+        [PRODUCER, [inspection("2T10:00:00", { disposition: "non_conformant" })]], // a hold
+        [RETAILER, [shipping(at("2T11:00:00"), LOGISTICS.uscc)]], // held
+        [PRODUCER, [inspection("2T12:00:00", { disposition: "conformant", certificationInfo: undefined })]],
+      ];
+      const outcome = async (submit: () => Promise<{ result: SubmissionAccepted }>) => {
+        try {
+          const { result } = await submit();
+          return { accepted: result.events.map((e) => e.eventId) };
+        } catch (error) {
+          if (!(error instanceof HttpError)) throw error;
+          return { refused: [error.status, error.code, error.details] };
+        }
+      };
+      const outcomes: { inline: unknown; worker: unknown }[] = [];
+      for (const [org, events] of steps) {
+        // As the request body arrives: JSON (what is undefined is absent).
+        const json = JSON.stringify({ events });
+        outcomes.push({
+          inline: await outcome(() => inline.submit(org, { body: JSON.parse(json), idempotencyKey: null })),
+          worker: await outcome(() =>
+            worker.submitJson(org, { raw: new TextEncoder().encode(json), idempotencyKey: null }),
+          ),
+        });
+      }
+      outcomes.forEach(({ inline, worker }, i) => expect(worker, `step ${i}`).to.deep.equal(inline));
+      // The scenario does what its comments say: some accepted, some refused for each reason.
+      const codes = outcomes.map(({ inline }) =>
+        "accepted" in (inline as object)
+          ? "accepted"
+          : ((inline as { refused: [number, string, { problems?: { code: string }[] }] }).refused[2].problems ?? [])
+              .map((p) => p.code)
+              .join("+"),
+      );
+      expect(codes).to.deep.equal([
+        "accepted",
+        "not_destination",
+        "accepted",
+        "role_not_allowed+not_custodian",
+        "shipping_without_destination",
+        "unknown_destination",
+        "event_in_future",
+        "certificate_not_uploaded",
+        "accepted",
+        "batch_held",
+        "accepted",
+      ]);
+      for (const key of [keys.batchState(BATCH)]) {
+        expect(await store.batches.get(key)).to.deep.equal(await inlineStore.batches.get(key));
+      }
+      const holds = async (s: Store) => s.journal.keys(keys.pendingHoldRange).all();
+      expect(await holds(store)).to.deep.equal(await holds(inlineStore));
+      expect(await holds(store)).to.have.length(1);
+    });
   });
 });
