@@ -168,7 +168,7 @@ export async function scale(options: ScaleOptions): Promise<Figure[]> {
     });
     const memoryNote = (m: Memory) =>
       `at the peak ${mb(m.peak.anon)} MB anonymous (V8 heap and native) + ${mb(m.peak.file)} MB file-backed ` +
-      `(LevelDB's memory-mapped tables); ${Math.round(m.load.requestsPerSecond)} req/s, p50 ${m.load.latencyMs.p50} ms, ` +
+      `(the node binary and LevelDB's memory-mapped tables), idle ${mb(m.idle.anon)} + ${mb(m.idle.file)} MB; ${Math.round(m.load.requestsPerSecond)} req/s, p50 ${m.load.latencyMs.p50} ms, ` +
       `p99 ${m.load.latencyMs.p99} ms (item pages of issued serials and trace pages of 5 batches, HTML); sampled every 200 ms`;
     return [
       {

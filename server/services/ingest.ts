@@ -233,7 +233,7 @@ export class IngestService {
     const root = body.root ?? submissionTree(hashes).root;
     const nonceKey = keys.submissionNonce(org.orgId);
     const nonce = await this.nextNonce(org.orgId);
-    const submission = { org: org.account, root: root, count: hashes.length, nonce: BigInt(nonce) };
+    const submission = { org: org.account, root, count: hashes.length, nonce: BigInt(nonce) };
     const digest = submissionDigest(this.deps.domain, submission);
     const signature = await this.signature(org, body, submission, digest, nonce);
 
@@ -245,7 +245,7 @@ export class IngestService {
       orgId: org.orgId,
       account: org.account,
       nonce,
-      root: root,
+      root,
       count: hashes.length,
       signature,
       signedBy: body.signature ? "client" : "custodial",
@@ -259,7 +259,7 @@ export class IngestService {
       stateChanges: [...overlay.values()],
     };
     const result: SubmissionAccepted = {
-      submission: { id: digest, seq, status: "pending", count: hashes.length, root: root, nonce },
+      submission: { id: digest, seq, status: "pending", count: hashes.length, root, nonce },
       events: hashes.map((eventId, index) => ({ index, eventId })),
     };
     const { journal } = this.deps.store;

@@ -1,9 +1,9 @@
 /**
  * What accepting a submission needs of the request alone: the body's shape, each event checked
  * against the schema, each event's canonical JSON (RFC 8785), its SHA-256 id and the batches it
- * names, and the submission's Merkle root. It reads nothing
- * and writes nothing, so it runs on worker threads (prepare-pool.ts) while the main thread applies
- * the rules and writes: profiled, it was about a third of the main thread's time under ingest load.
+ * names, and the submission's Merkle root. It reads nothing and writes nothing, so it runs on
+ * worker threads (prepare-pool.ts) while the main thread applies the rules and writes: profiled,
+ * it was about a third of the main thread's time under ingest load.
  * Without workers (YUTRACE_INGEST_WORKERS=0, and for JSON bodies parsed by express) it runs inline.
  */
 import { z } from "zod/v4";

@@ -101,6 +101,16 @@ async function rejection(promise: Promise<unknown>): Promise<HttpError> {
   throw new Error("expected the submission to be rejected");
 }
 
+/** A store in `dir` with the three organisations and the batch. */
+async function storeWithFixtures(dir: string): Promise<Store> {
+  const store = await Store.open(dir);
+  await store.write([
+    ...[PRODUCER, LOGISTICS, RETAILER].map((o) => Store.put(store.orgs, keys.org(o.orgId), o)),
+    Store.put(store.batches, keys.batch(BATCH), batch),
+  ]);
+  return store;
+}
+
 describe("event ingest", function () {
   let dir: string;
   let store: Store;
@@ -109,11 +119,7 @@ describe("event ingest", function () {
 
   beforeEach(async function () {
     dir = await mkdtemp(path.join(os.tmpdir(), "yutrace-ingest-"));
-    store = await Store.open(dir);
-    await store.write([
-      ...[PRODUCER, LOGISTICS, RETAILER].map((o) => Store.put(store.orgs, keys.org(o.orgId), o)),
-      Store.put(store.batches, keys.batch(BATCH), batch),
-    ]);
+    store = await storeWithFixtures(dir);
     ingest = new IngestService({
       store,
       domain,
@@ -445,11 +451,7 @@ describe("event ingest", function () {
 
     beforeEach(async function () {
       inlineDir = await mkdtemp(path.join(os.tmpdir(), "yutrace-ingest-inline-"));
-      inlineStore = await Store.open(inlineDir);
-      await inlineStore.write([
-        ...[PRODUCER, LOGISTICS, RETAILER].map((o) => Store.put(inlineStore.orgs, keys.org(o.orgId), o)),
-        Store.put(inlineStore.batches, keys.batch(BATCH), batch),
-      ]);
+      inlineStore = await storeWithFixtures(inlineDir);
     });
 
     afterEach(async function () {
