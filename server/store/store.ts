@@ -151,16 +151,15 @@ export class Store {
   async write(operations: Operation[], options: { sync?: boolean; quiet?: boolean } = {}): Promise<void> {
     if (operations.length === 0) return;
     try {
-      const bodies = operations.filter(isBody);
-      if (bodies.length > 0) {
-        // First, and synced whatever `sync` says: the records written next refer to them.
-        await this.eventBodies.batch(
-          bodies.map((op) => ({ type: "put", key: op.key, value: (op as unknown as BodyOperation).value })),
-          batchOptions(true),
-        );
-        operations = operations.filter((op) => !isBody(op));
+      const bodies: { type: "put"; key: string; value: string }[] = [];
+      const rest: Operation[] = [];
+      for (const op of operations) {
+        if (isBody(op)) bodies.push({ type: "put", key: op.key, value: (op as unknown as BodyOperation).value });
+        else rest.push(op);
       }
-      await this.db.batch(operations, batchOptions(options.sync ?? false));
+      // First, and synced whatever `sync` says: the records written next refer to them.
+      if (bodies.length > 0) await this.eventBodies.batch(bodies, batchOptions(true));
+      await this.db.batch(rest, batchOptions(options.sync ?? false));
     } finally {
       if (!options.quiet) this.writes++;
     }
