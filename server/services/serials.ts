@@ -12,6 +12,7 @@ import { merkleNodes, verifyMerkleProof } from "../domain/merkle";
 
 import type { LedgerClient } from "../chain/ledger-client";
 import { HttpError } from "../http/errors";
+import { InFlight } from "./in-flight";
 import { keys } from "../store/keys";
 import type { BatchRecord, OrgRecord, SerialCommitmentRecord } from "../store/records";
 import { Store, type Operation } from "../store/store";
@@ -67,6 +68,7 @@ const CHECK_CACHE_LIMIT = 20_000;
 export class SerialService {
   /** Checks made at store generation `generation`: valid until the store changes (scans do not change it). */
   private checks = { generation: -1, byKey: new Map<string, SerialCheck>() };
+  private readonly checking = new InFlight<string, SerialCheck>();
 
   constructor(
     private readonly store: Store,
@@ -123,13 +125,16 @@ export class SerialService {
     const key = `${batchId}/${serial}`;
     const known = this.checks.byKey.get(key);
     if (known) return known;
-    const checked = await this.checkInStore(batchId, serial);
-    // Kept only if nothing was written meanwhile (then the next request checks again).
-    if (this.checks.generation === generation && this.store.generation === generation) {
-      if (this.checks.byKey.size >= CHECK_CACHE_LIMIT) this.checks.byKey.clear();
-      this.checks.byKey.set(key, checked);
-    }
-    return checked;
+    // Scans of the same item that arrive while it is being checked wait for that check.
+    return this.checking.run(key, generation, async () => {
+      const checked = await this.checkInStore(batchId, serial);
+      // Kept only if nothing was written meanwhile (then the next request checks again).
+      if (this.checks.generation === generation && this.store.generation === generation) {
+        if (this.checks.byKey.size >= CHECK_CACHE_LIMIT) this.checks.byKey.clear();
+        this.checks.byKey.set(key, checked);
+      }
+      return checked;
+    });
   }
 
   private async checkInStore(batchId: string, serial: string): Promise<SerialCheck> {

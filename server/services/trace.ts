@@ -6,6 +6,7 @@
 import { certificateUrl } from "./certificates";
 import { blockingHold } from "./holds";
 import { findRecalledAncestor } from "./ingest";
+import { InFlight } from "./in-flight";
 import { declarationsOf, type EventView } from "./queries";
 import { batchUri } from "../domain/digital-link";
 import type { TraceEvent } from "../domain/events";
@@ -121,6 +122,7 @@ const MAX_CACHED_VIEWS = 2000;
 
 export class TraceService {
   private readonly views = new Map<string, { generation: number; view: TraceView | null }>();
+  private readonly building = new InFlight<string, TraceView | null>();
 
   constructor(
     private readonly store: Store,
@@ -135,10 +137,13 @@ export class TraceService {
     const generation = this.store.generation;
     const cached = this.views.get(batchId);
     if (cached && cached.generation === generation) return cached.view;
-    const view = await this.build(batchId);
-    if (this.views.size >= MAX_CACHED_VIEWS) this.views.clear();
-    this.views.set(batchId, { generation, view });
-    return view;
+    // Requests that arrive while the view is being made wait for that one.
+    return this.building.run(batchId, generation, async () => {
+      const view = await this.build(batchId);
+      if (this.views.size >= MAX_CACHED_VIEWS) this.views.clear();
+      this.views.set(batchId, { generation, view });
+      return view;
+    });
   }
 
   private async build(batchId: string): Promise<TraceView | null> {

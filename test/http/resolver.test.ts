@@ -13,6 +13,8 @@ import path from "node:path";
 import { batchIdOf } from "../../server/domain/batch-id";
 import { batchUri, parseDigitalLink } from "../../server/domain/digital-link";
 import { SUSPICIOUS_SCANS } from "../../server/services/scans";
+import { keys as storeKeys } from "../../server/store/keys";
+import { Store } from "../../server/store/store";
 import { DEMO_PRODUCTS } from "../../server/demo/dataset";
 import { loadDemoData } from "../../server/demo/load";
 import type { TraceView } from "../../server/services/trace";
@@ -308,6 +310,42 @@ describe("GS1 Digital Link resolver", function () {
       // The language link is relative to the page it is on, so it keeps the item's path.
       expect(pages[0]).to.contain('href="?lang=en"');
       expect(pages.every((page) => !page.includes("<!--yutrace:item-->"))).to.equal(true);
+    });
+
+    it("makes a page and an item's check once for scans that arrive together after the store changed", async function () {
+      const store = t.gateway.store;
+      const serial = serials[8]!;
+      // Any write moves the store's generation: the page and the check kept so far are stale.
+      await store.write([Store.put(store.meta, "test:resolver-in-flight", 1)]);
+      const range = JSON.stringify(storeKeys.batchEventRange(batchId));
+      const serialKey = storeKeys.serial(batchId, serial);
+      const reads = { events: 0, serial: 0 };
+      const values = store.events.values.bind(store.events);
+      const getEntry = store.batches.get.bind(store.batches);
+      store.events.values = ((options: object) => {
+        if (JSON.stringify(options) === range) reads.events += 1;
+        return values(options);
+      }) as typeof store.events.values;
+      store.batches.get = ((key: string) => {
+        if (key === serialKey) reads.serial += 1;
+        return getEntry(key);
+      }) as typeof store.batches.get;
+      let pages: request.Response[];
+      try {
+        pages = await Promise.all(
+          Array.from({ length: 20 }, () => get(`${hotpot}/21/${serial}`).set("Accept", "application/json")),
+        );
+      } finally {
+        store.events.values = values;
+        store.batches.get = getEntry;
+      }
+      expect(pages.map((p) => p.status)).to.deep.equal(Array(20).fill(200));
+      expect(pages.every((p) => p.body.genuine === true)).to.equal(true);
+      // Every scan is counted, though the check was made once.
+      expect(pages.map((p) => p.body.scans.count).sort((a, b) => a - b)).to.deep.equal(
+        Array.from({ length: 20 }, (_, i) => i + 1),
+      );
+      expect(reads).to.deep.equal({ events: 1, serial: 1 });
     });
 
     it("warns that a code may be copied once it has been scanned suspiciously often", async function () {
