@@ -125,7 +125,7 @@ export class SerialService {
     const key = `${batchId}/${serial}`;
     const known = this.checks.byKey.get(key);
     if (known) return known;
-    // Scans of the same item that arrive while it is being checked wait for that check.
+    // Scans of the same item at the same generation that arrive while it is being checked wait for it.
     return this.checking.run(key, generation, async () => {
       const checked = await this.checkInStore(batchId, serial);
       // Kept only if nothing was written meanwhile (then the next request checks again).

@@ -137,11 +137,14 @@ export class TraceService {
     const generation = this.store.generation;
     const cached = this.views.get(batchId);
     if (cached && cached.generation === generation) return cached.view;
-    // Requests that arrive while the view is being made wait for that one.
+    // Requests at the same generation that arrive while the view is being made wait for that one.
     return this.building.run(batchId, generation, async () => {
       const view = await this.build(batchId);
-      if (this.views.size >= MAX_CACHED_VIEWS) this.views.clear();
-      this.views.set(batchId, { generation, view });
+      // Kept only if nothing was written meanwhile: a build begun after that write is newer.
+      if (this.store.generation === generation) {
+        if (this.views.size >= MAX_CACHED_VIEWS) this.views.clear();
+        this.views.set(batchId, { generation, view });
+      }
       return view;
     });
   }

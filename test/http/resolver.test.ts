@@ -315,8 +315,9 @@ describe("GS1 Digital Link resolver", function () {
     it("makes a page and an item's check once for scans that arrive together after the store changed", async function () {
       const store = t.gateway.store;
       const serial = serials[8]!;
-      // Any write moves the store's generation: the page and the check kept so far are stale.
+      // Any write but a quiet one moves the store's generation: the page and check kept are stale.
       await store.write([Store.put(store.meta, "test:resolver-in-flight", 1)]);
+      const generation = store.generation;
       const range = JSON.stringify(storeKeys.batchEventRange(batchId));
       const serialKey = storeKeys.serial(batchId, serial);
       const reads = { events: 0, serial: 0 };
@@ -336,9 +337,11 @@ describe("GS1 Digital Link resolver", function () {
           Array.from({ length: 20 }, () => get(`${hotpot}/21/${serial}`).set("Accept", "application/json")),
         );
       } finally {
-        store.events.values = values;
-        store.batches.get = getEntry;
+        delete (store.events as Partial<typeof store.events>).values;
+        delete (store.batches as Partial<typeof store.batches>).get;
       }
+      // Nothing in the background wrote meanwhile (then a second build would be right, not shared).
+      expect(store.generation, "the store was written during the scans").to.equal(generation);
       expect(pages.map((p) => p.status)).to.deep.equal(Array(20).fill(200));
       expect(pages.every((p) => p.body.genuine === true)).to.equal(true);
       // Every scan is counted, though the check was made once.
@@ -355,5 +358,72 @@ describe("GS1 Digital Link resolver", function () {
       expect(page.text).to.contain(`累计扫码次数: ${SUSPICIOUS_SCANS + 1}`);
       expect(page.text).to.contain("可能已被复制");
     });
+  });
+
+  it("shows an event accepted while its batch's page was being made to the next visitor", async function () {
+    const store = t.gateway.store;
+    const apiKeys = JSON.parse(await readFile(path.join(t.gateway.config.dataDir, "demo-api-keys.json"), "utf8"));
+    const key = parseDigitalLink(hotpot)!;
+    const batchId = batchIdOf(key.gtin, key.lot);
+    const json = () => get(hotpot).set("Accept", "application/json");
+    const before = (await json()).body.verification.events as number;
+    await store.write([Store.put(store.meta, "test:resolver-page-during-write", 1)]);
+
+    // The first visitor's page stops at its read of the batch's events until released.
+    const range = JSON.stringify(storeKeys.batchEventRange(batchId));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let entered!: () => void;
+    const building = new Promise<void>((resolve) => (entered = resolve));
+    const values = store.events.values.bind(store.events);
+    let held = false;
+    store.events.values = ((options: object) => {
+      const iterator = values(options);
+      if (!held && JSON.stringify(options) === range) {
+        held = true;
+        entered();
+        const all = iterator.all.bind(iterator);
+        iterator.all = async () => {
+          await gate;
+          return all();
+        };
+      }
+      return iterator;
+    }) as typeof store.events.values;
+    try {
+      const first = json().then((res) => res);
+      await building;
+      const reading = {
+        type: "ObjectEvent",
+        action: "OBSERVE",
+        bizStep: "sensor_reporting",
+        eventTime: new Date(Date.now() - 60_000).toISOString(),
+        eventTimeZoneOffset: "+08:00",
+        quantityList: [{ epcClass: `${t.gateway.config.publicUrl}${hotpot}`, quantity: 1, uom: "XBX" }],
+        readPoint: { district: "渝中区", name: "山城优选 解放碑店 冷柜" },
+      };
+      const posted = await request(t.url)
+        .post("/api/v1/events")
+        .set("Authorization", `Bearer ${apiKeys.supermarket}`)
+        .send({ events: [reading] });
+      expect(posted.status, JSON.stringify(posted.body)).to.equal(202);
+      // Asked after the 202: it must not wait for the page begun before the event was written
+      // (which waits for `release`: joined to it, this request would never be answered).
+      const second = await Promise.race([
+        json(),
+        new Promise<null>((resolve) => setTimeout(() => resolve(null), 20_000)),
+      ]);
+      expect(second, "the page asked after the write waited for the one begun before it").to.not.equal(null);
+      expect(held).to.equal(true);
+      expect(second!.body.verification.events).to.equal(before + 1);
+      release();
+      expect((await first).status).to.equal(200);
+    } finally {
+      release();
+      delete (store.events as Partial<typeof store.events>).values;
+    }
+    // The older page, finished last, did not take the newer one's place.
+    expect((await json()).body.verification.events).to.equal(before + 1);
+    await t.gateway.anchorer.flush();
   });
 });
