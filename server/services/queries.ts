@@ -5,9 +5,9 @@
  */
 import { batchIdOf } from "../domain/batch-id";
 import type { TraceEvent } from "../domain/events";
-import { submissionProof } from "../domain/merkle";
 import { originalEventId } from "../domain/rules";
 import { HttpError } from "../http/errors";
+import { SubmissionHeaders } from "./submission-headers";
 import { keys } from "../store/keys";
 import { readEvent, readEvents } from "../store/events";
 import type {
@@ -112,7 +112,11 @@ export interface Lineage {
 }
 
 export class Queries {
-  constructor(private readonly store: Store) {}
+  private readonly headers: SubmissionHeaders;
+
+  constructor(private readonly store: Store) {
+    this.headers = new SubmissionHeaders(store);
+  }
 
   async batch(batchId: string): Promise<BatchRecord> {
     const record = (await this.store.batches.get(keys.batch(batchId))) as BatchRecord | undefined;
@@ -200,7 +204,7 @@ export class Queries {
   private async views(records: EventRecord[]): Promise<EventView[]> {
     const seqs = [...new Set(records.map((record) => record.submissionSeq))];
     const [headers, anchors, declarations] = await Promise.all([
-      this.store.journal.getMany(seqs.map((seq) => keys.submission(seq))) as Promise<(SubmissionHeader | undefined)[]>,
+      this.headers.getMany(seqs),
       this.store.anchors.getMany(seqs.map((seq) => keys.submissionAnchor(seq))) as Promise<
         (SubmissionAnchor | undefined)[]
       >,
@@ -211,8 +215,9 @@ export class Queries {
     ]);
     const bySeq = new Map(seqs.map((seq, i) => [seq, { header: headers[i], anchor: anchors[i] }]));
     return records.map((record, i) => {
-      const { header: submission, anchor } = bySeq.get(record.submissionSeq)!;
-      if (!submission) throw new Error(`event ${record.eventId}'s submission ${record.submissionSeq} is missing`);
+      const { header: read, anchor } = bySeq.get(record.submissionSeq)!;
+      if (!read) throw new Error(`event ${record.eventId}'s submission ${record.submissionSeq} is missing`);
+      const submission = read.header;
       return {
         eventId: record.eventId,
         status: anchor ? "anchored" : "pending",
@@ -230,7 +235,7 @@ export class Queries {
           signature: submission.signature,
         },
         proofs: {
-          eventToSubmission: submissionProof(submission.eventIds, record.index),
+          eventToSubmission: read.tree.proof(record.index),
           submissionToAnchor: anchor?.proof ?? null,
         },
         anchor: anchor

@@ -1,0 +1,105 @@
+/**
+ * SubmissionHeaders, what the events page reads submissions with, over a real LevelDB: each header
+ * with its Merkle tree, parsed again only when its stored text changed, the last ones kept.
+ */
+import { createHash } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+
+import { expect } from "chai";
+
+import { verifySubmissionProof } from "../../server/domain/merkle";
+import { SubmissionHeaders } from "../../server/services/submission-headers";
+import { keys } from "../../server/store/keys";
+import type { SubmissionHeader } from "../../server/store/records";
+import { Store } from "../../server/store/store";
+
+const id = (seq: number, i: number) => "0x" + createHash("sha256").update(`${seq}/${i}`).digest("hex");
+
+/** A header of `count` events (other ids with a `salt`); `root` is not checked here, only what the tree gives. */
+function header(seq: number, count: number, salt = ""): SubmissionHeader {
+  return {
+    seq,
+    digest: "0x" + createHash("sha256").update(`digest ${seq}${salt}`).digest("hex"),
+    orgId: "0x" + "c3".repeat(32),
+    account: "0x" + "ab".repeat(20),
+    nonce: seq,
+    root: "0x" + "00".repeat(32),
+    count,
+    signature: "0x" + "11".repeat(65),
+    signedBy: "custodial",
+    eventIds: Array.from({ length: count }, (_, i) => (salt ? id(seq, i + 1_000_000) : id(seq, i))),
+    acceptedAt: "2026-11-26T08:00:00.000Z",
+    idempotencyKey: null,
+    requestHash: null,
+    stateChanges: [],
+  };
+}
+
+describe("submission headers as the events page reads them", function () {
+  let dir: string;
+  let store: Store;
+
+  beforeEach(async function () {
+    dir = await mkdtemp(path.join(os.tmpdir(), "yutrace-headers-"));
+    store = await Store.open(path.join(dir, "store"));
+  });
+
+  afterEach(async function () {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const put = (h: SubmissionHeader) => store.write([Store.put(store.journal, keys.submission(h.seq), h)]);
+
+  it("gives each header as stored, with a tree whose proofs lead every event id to the same root", async function () {
+    const stored = [header(1, 500), header(2, 1), header(3, 7)];
+    for (const h of stored) await put(h);
+    const headers = new SubmissionHeaders(store);
+    const read = await headers.getMany([3, 1, 99, 2]);
+    expect(read[2]).to.equal(undefined);
+    for (const [i, seq] of [3, 1, 2].entries()) {
+      const entry = read[[0, 1, 3][i]!]!;
+      const h = stored.find((s) => s.seq === seq)!;
+      expect(entry.header).to.deep.equal(h);
+      const root = entry.tree.root;
+      h.eventIds.forEach((eventId, index) => {
+        expect(verifySubmissionProof(root, eventId, entry.tree.proof(index)), `${seq}/${index}`).to.equal(true);
+      });
+    }
+    // Two different lists never share a root.
+    expect(read[0]!.tree.root).to.not.equal(read[1]!.tree.root);
+  });
+
+  it("parses a header again only when its stored text changed", async function () {
+    await put(header(5, 20));
+    const headers = new SubmissionHeaders(store);
+    const [first] = await headers.getMany([5]);
+    const [again] = await headers.getMany([5]);
+    expect(again).to.equal(first);
+
+    // The same seq, another list (a restored or rewritten store): the proofs follow the new list.
+    const rewritten = header(5, 20, "f");
+    await put(rewritten);
+    const [changed] = await headers.getMany([5]);
+    expect(changed).to.not.equal(first);
+    expect(changed!.header.eventIds).to.deep.equal(rewritten.eventIds);
+    expect(changed!.tree.root).to.not.equal(first!.tree.root);
+    expect(verifySubmissionProof(changed!.tree.root, rewritten.eventIds[7]!, changed!.tree.proof(7))).to.equal(true);
+  });
+
+  it("keeps the headers used last, up to its limit", async function () {
+    for (const seq of [1, 2, 3]) await put(header(seq, 4));
+    const headers = new SubmissionHeaders(store, 2);
+    const [one] = await headers.getMany([1]);
+    await headers.getMany([2]);
+    await headers.getMany([1]); // 1 is now used after 2
+    await headers.getMany([3]); // so 2 is the one let go
+    expect(headers.size).to.equal(2);
+    expect((await headers.getMany([1]))[0]).to.equal(one);
+    const [two] = await headers.getMany([2]);
+    expect(two!.header.seq).to.equal(2);
+    expect(headers.size).to.equal(2);
+  });
+});
