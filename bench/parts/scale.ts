@@ -85,9 +85,10 @@ export async function scale(options: ScaleOptions): Promise<Figure[]> {
           `scale: ${fmt(g.events)} events; loading ${g.loadSeconds.toFixed(1)} s, anchoring ${g.anchorSeconds.toFixed(1)} s (${g.anchorTransactions} tx)`,
         );
         // Read latency of the store, not of LevelDB compacting what was just loaded, nor of V8
-        // collecting what the loader (which shares this process with the gateway) left behind:
-        // ~350 MB of old space after 1,000,000 events against ~100 MB at 10,000, and young
-        // collections under the reads of 4-8 ms instead of 2-4 (--trace-gc; BENCHMARKS.md).
+        // collecting what the loader (which shares this process with the gateway) left behind: each
+        // size is read with a heap of ~80 MB. Without it (--trace-gc, 17:36 run) the reads at 1M ran
+        // with ~350 MB of old space, against ~100 MB at 10k, and young collections of 4-8 ms instead
+        // of 2-4. It did not settle the events page's p99 at 1M (BENCHMARKS.md).
         const waited = await settle(options.quick ? 10 : 180);
         const heap = collectGarbage();
         progress(
@@ -292,8 +293,12 @@ export async function scale(options: ScaleOptions): Promise<Figure[]> {
 
 /** A full V8 collection of this process, now; the heap used before and after it. */
 function collectGarbage(): { before: number; after: number } {
-  v8.setFlagsFromString("--expose-gc");
-  const gc = vm.runInNewContext("gc") as () => void;
+  let gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) {
+    v8.setFlagsFromString("--expose-gc");
+    gc = vm.runInNewContext("gc") as () => void;
+    v8.setFlagsFromString("--no-expose-gc");
+  }
   const before = process.memoryUsage().heapUsed;
   gc();
   return { before, after: process.memoryUsage().heapUsed };

@@ -17,7 +17,10 @@ export interface ReadHeader {
   tree: MerkleTree;
 }
 
-/** Headers kept: ~70 KB each (the text and a tree of 500 events), about three pages' worth. */
+/**
+ * Headers kept: ~110 KB each for 500 events (the text, the parsed ids and a 32 KB tree), ~7 MB in
+ * all; about three pages of 50 events.
+ */
 export const KEPT_HEADERS = 64;
 
 export class SubmissionHeaders {
@@ -42,8 +45,15 @@ export class SubmissionHeaders {
     let entry = this.kept.get(seq);
     if (entry) this.kept.delete(seq);
     if (entry?.text !== text) {
-      const header = JSON.parse(text) as SubmissionHeader;
+      let header: SubmissionHeader & { events?: unknown[] };
+      try {
+        header = JSON.parse(text) as SubmissionHeader;
+      } catch (error) {
+        throw new Error(`submission ${seq}'s header in the journal is not JSON: ${(error as Error).message}`);
+      }
       entry = { text, header, tree: submissionTree(header.eventIds) };
+      // Journals of an older layout kept the events in the header (up to a few MB): used, not kept.
+      if (header.events) return entry;
     }
     this.kept.set(seq, entry);
     if (this.kept.size > this.limit) this.kept.delete(this.kept.keys().next().value!);

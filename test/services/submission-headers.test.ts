@@ -78,6 +78,9 @@ describe("submission headers as the events page reads them", function () {
     const [first] = await headers.getMany([5]);
     const [again] = await headers.getMany([5]);
     expect(again).to.equal(first);
+    // Writes elsewhere change nothing kept: the text read is the same.
+    await put(header(6, 3));
+    expect((await headers.getMany([5, 6]))[0]).to.equal(first);
 
     // The same seq, another list (a restored or rewritten store): the proofs follow the new list.
     const rewritten = header(5, 20, "f");
@@ -93,13 +96,39 @@ describe("submission headers as the events page reads them", function () {
     for (const seq of [1, 2, 3]) await put(header(seq, 4));
     const headers = new SubmissionHeaders(store, 2);
     const [one] = await headers.getMany([1]);
-    await headers.getMany([2]);
+    const [twoFirst] = await headers.getMany([2]);
     await headers.getMany([1]); // 1 is now used after 2
-    await headers.getMany([3]); // so 2 is the one let go
+    const [three] = await headers.getMany([3]); // so 2 is the one let go
     expect(headers.size).to.equal(2);
     expect((await headers.getMany([1]))[0]).to.equal(one);
+    expect((await headers.getMany([3]))[0]).to.equal(three);
     const [two] = await headers.getMany([2]);
     expect(two!.header.seq).to.equal(2);
+    expect(two).to.not.equal(twoFirst);
     expect(headers.size).to.equal(2);
+  });
+
+  it("reads a header of the older layout (events inside it) without keeping it", async function () {
+    const legacy = { ...header(8, 2), events: [{ type: "ObjectEvent" }, { type: "ObjectEvent" }] };
+    await store.write([Store.put(store.journal, keys.submission(8), legacy)]);
+    const headers = new SubmissionHeaders(store);
+    const [read] = await headers.getMany([8]);
+    expect(read!.header.eventIds).to.deep.equal(legacy.eventIds);
+    expect(verifySubmissionProof(read!.tree.root, legacy.eventIds[1]!, read!.tree.proof(1))).to.equal(true);
+    expect(headers.size).to.equal(0);
+  });
+
+  it("names the submission whose stored header is not JSON", async function () {
+    await store.write([Store.put(store.journal, keys.submission(9), header(9, 2))]);
+    const headers = new SubmissionHeaders(store);
+    await headers.getMany([9]);
+    await store.journal.put(keys.submission(9), "{not json", { valueEncoding: "utf8" });
+    const error = await headers.getMany([9]).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(error?.message).to.match(/^submission 9's header in the journal is not JSON/);
+    // The header kept before is not served for text that differs from it.
+    expect(headers.size).to.equal(0);
   });
 });
