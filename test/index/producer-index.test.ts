@@ -2,9 +2,6 @@
  * The producer index behind `GET /me/batches` is built once for a store from before it existed, from
  * the batch records it holds, with the same keys the indexer writes; a store that has it is left alone.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 
 import { expect } from "chai";
 
@@ -13,6 +10,7 @@ import { ensureProducerIndex } from "../../server/index/producer-index";
 import { keys } from "../../server/store/keys";
 import type { BatchRecord } from "../../server/store/records";
 import { Store } from "../../server/store/store";
+import { storePerTest } from "../helpers/store";
 
 const PRODUCER = `0x${"a1".repeat(32)}`;
 const OTHER = `0x${"b2".repeat(32)}`;
@@ -35,18 +33,8 @@ function batch(lot: string, producer: string, block: number): BatchRecord {
 }
 
 describe("producer index migration", function () {
-  let dir: string;
   let store: Store;
-
-  beforeEach(async function () {
-    dir = await mkdtemp(path.join(os.tmpdir(), "yutrace-producer-index-"));
-    store = await Store.open(path.join(dir, "store"));
-  });
-
-  afterEach(async function () {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  storePerTest("producer-index", (opened) => (store = opened));
 
   it("indexes every batch of an older store once, as the indexer would, and marks the store", async function () {
     const records = [batch("A-1", PRODUCER, 7), batch("A-2", PRODUCER, 9), batch("B-1", OTHER, 8)];

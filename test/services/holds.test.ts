@@ -2,9 +2,6 @@
  * Which batches pending holds block, read batch by batch (`blockingHold`) and all at once
  * (`blockingHolds`, what ingest reads once per submission), over a real LevelDB.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 
 import { expect } from "chai";
 
@@ -12,6 +9,7 @@ import { batchIdOf } from "../../server/domain/batch-id";
 import { blockingHold, blockingHolds, type QueuedHold } from "../../server/services/holds";
 import { keys } from "../../server/store/keys";
 import { Store } from "../../server/store/store";
+import { storePerTest } from "../helpers/store";
 
 const GTIN = "06938850101018";
 
@@ -27,18 +25,8 @@ function hold(lot: string, n: number, refused = false): QueuedHold {
 }
 
 describe("pending holds: which batches they block", function () {
-  let dir: string;
   let store: Store;
-
-  beforeEach(async function () {
-    dir = await mkdtemp(path.join(os.tmpdir(), "yutrace-holds-"));
-    store = await Store.open(path.join(dir, "store"));
-  });
-
-  afterEach(async function () {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  storePerTest("holds", (opened) => (store = opened));
 
   const put = (holds: QueuedHold[]) =>
     store.write(holds.map((h) => Store.put(store.journal, keys.pendingHold(h.batchId, h.eventId), h)));

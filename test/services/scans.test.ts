@@ -1,26 +1,14 @@
 /** Scan counting for item codes: counts, first scan, coarse places and the copy warning. */
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 import { expect } from "chai";
 
 import { looksCopied, placeOf, ScanCounter, SUSPICIOUS_PLACES } from "../../server/services/scans";
 import { keys } from "../../server/store/keys";
 import { Store } from "../../server/store/store";
+import { storePerTest } from "../helpers/store";
 
 describe("scan counting", function () {
-  let dir: string;
   let store: Store;
-
-  beforeEach(async function () {
-    dir = await mkdtemp(path.join(os.tmpdir(), "yutrace-scans-"));
-    store = await Store.open(dir);
-  });
-
-  afterEach(async function () {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  storePerTest("scans", (opened) => (store = opened));
 
   it("keeps only a coarse place, never the full address", function () {
     expect(placeOf("203.0.113.77")).to.equal("203.0.0.0/16");

@@ -3,9 +3,6 @@
  * with its Merkle tree, parsed again only when its stored text changed, the last ones kept.
  */
 import { createHash } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 
 import { expect } from "chai";
 
@@ -14,6 +11,7 @@ import { SubmissionHeaders } from "../../server/services/submission-headers";
 import { keys } from "../../server/store/keys";
 import type { SubmissionHeader } from "../../server/store/records";
 import { Store } from "../../server/store/store";
+import { storePerTest } from "../helpers/store";
 
 const id = (seq: number, i: number) => "0x" + createHash("sha256").update(`${seq}/${i}`).digest("hex");
 
@@ -38,18 +36,8 @@ function header(seq: number, count: number, salt = ""): SubmissionHeader {
 }
 
 describe("submission headers as the events page reads them", function () {
-  let dir: string;
   let store: Store;
-
-  beforeEach(async function () {
-    dir = await mkdtemp(path.join(os.tmpdir(), "yutrace-headers-"));
-    store = await Store.open(path.join(dir, "store"));
-  });
-
-  afterEach(async function () {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  storePerTest("headers", (opened) => (store = opened));
 
   const put = (h: SubmissionHeader) => store.write([Store.put(store.journal, keys.submission(h.seq), h)]);
 
