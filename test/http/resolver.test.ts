@@ -409,10 +409,11 @@ describe("GS1 Digital Link resolver", function () {
       expect(posted.status, JSON.stringify(posted.body)).to.equal(202);
       // Asked after the 202: it must not wait for the page begun before the event was written
       // (which waits for `release`: joined to it, this request would never be answered).
+      let timer: NodeJS.Timeout | undefined;
       const second = await Promise.race([
         json(),
-        new Promise<null>((resolve) => setTimeout(() => resolve(null), 20_000)),
-      ]);
+        new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), 20_000))),
+      ]).finally(() => clearTimeout(timer));
       expect(second, "the page asked after the write waited for the one begun before it").to.not.equal(null);
       expect(held).to.equal(true);
       expect(second!.body.verification.events).to.equal(before + 1);
