@@ -116,43 +116,6 @@ export function submissionTree(eventIds: readonly string[]): MerkleTree {
   return merkleTree(eventIds, "sha256");
 }
 
-/** How many submissions' trees `submissionProof` keeps (32 KB of nodes each for 500 events). */
-export const SUBMISSION_TREE_CACHE = 128;
-
-const contentKey = (eventIds: readonly string[]): string =>
-  createHash("sha256").update(eventIds.join(",")).digest("base64");
-
-/** The trees of lists already seen, by list (within one read) and by content (across reads). */
-const treesByList = new WeakMap<readonly string[], MerkleTree>();
-const treesByContent = new Map<string, MerkleTree>();
-
-/**
- * The proof of the event at `index` of a submission whose event ids are `eventIds`, to the
- * submission's root. Proofs are not stored with each event (they were ~40 % of what ingest wrote):
- * they come from the journal's list of event ids. Building a tree of 500 costs ~1 ms, and a page
- * of events spread over many submissions builds many, so the last `SUBMISSION_TREE_CACHE` trees
- * are kept, keyed by the SHA-256 of the list itself (not by the submission's number or root): a
- * proof always comes from exactly the list that was read, even if the stored list changed.
- */
-export function submissionProof(eventIds: readonly string[], index: number): string[] {
-  let tree = treesByList.get(eventIds);
-  if (!tree) {
-    const key = contentKey(eventIds);
-    tree = treesByContent.get(key);
-    if (tree) treesByContent.delete(key);
-    else tree = submissionTree(eventIds);
-    treesByContent.set(key, tree);
-    if (treesByContent.size > SUBMISSION_TREE_CACHE) treesByContent.delete(treesByContent.keys().next().value!);
-    treesByList.set(eventIds, tree);
-  }
-  return tree.proof(index);
-}
-
-/** How many submission trees are cached now, and whether the tree of a list is (for tests). */
-export const cachedSubmissionTrees = (): number => treesByContent.size;
-export const isSubmissionTreeCached = (eventIds: readonly string[]): boolean =>
-  treesByContent.has(contentKey(eventIds));
-
 /** Whether `proof` leads from event id `eventId` to submission root `root`. */
 export function verifySubmissionProof(root: string, eventId: string, proof: readonly string[]): boolean {
   return verifyMerkleProof(root, eventId, proof, "sha256");

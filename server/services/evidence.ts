@@ -9,10 +9,10 @@ import type { Provider } from "ethers";
 import { ChainUnavailableError } from "../chain/errors";
 
 import { batchUri } from "../domain/digital-link";
-import { submissionProof } from "../domain/merkle";
+import type { MerkleTree } from "../domain/merkle";
 import { keys } from "../store/keys";
 import { readEvents } from "../store/events";
-import type { BatchRecord, OrgRecord, SubmissionAnchor, SubmissionHeader } from "../store/records";
+import type { BatchRecord, OrgRecord, SubmissionAnchor } from "../store/records";
 import type { Store } from "../store/store";
 import { EVIDENCE_FORMAT, type BatchEvidence, type EvidenceBundle, type SubmissionEvidence } from "../verify/bundle";
 import { ChainView } from "../verify/chain-view";
@@ -41,7 +41,7 @@ export class EvidenceService {
     const batch = await queries.batch(batchId);
     const ancestors = options.ancestors ? ((await queries.lineage(batchId, "up")).batches as BatchRecord[]) : [];
     const submissions: Record<string, SubmissionEvidence> = {};
-    const submissionBySeq = new Map<number, { digest: string; eventIds: string[] }>();
+    const submissionBySeq = new Map<number, { digest: string; tree: MerkleTree }>();
     const events: EvidenceBundle["events"] = [];
     let truncated = false;
     for (const each of [batch, ...ancestors]) {
@@ -53,8 +53,8 @@ export class EvidenceService {
         if (!record) continue;
         let submission = submissionBySeq.get(record.submissionSeq);
         if (submission === undefined) {
-          const { evidence, eventIds } = await this.submission(record.submissionSeq);
-          submission = { digest: evidence.id, eventIds };
+          const { evidence, tree } = await this.submission(record.submissionSeq);
+          submission = { digest: evidence.id, tree };
           submissions[evidence.id] = evidence;
           submissionBySeq.set(record.submissionSeq, submission);
         }
@@ -64,7 +64,7 @@ export class EvidenceService {
           body: record.body,
           recordTime: record.recordTime,
           submission: submission.digest,
-          proof: submissionProof(submission.eventIds, record.index),
+          proof: submission.tree.proof(record.index),
         });
       }
     }
@@ -107,10 +107,11 @@ export class EvidenceService {
     return { ...report, tookMs: Math.round(performance.now() - started) };
   }
 
-  private async submission(seq: number): Promise<{ evidence: SubmissionEvidence; eventIds: string[] }> {
-    const { store } = this.deps;
-    const record = (await store.journal.get(keys.submission(seq))) as SubmissionHeader | undefined;
-    if (!record) throw new Error(`the journal has no submission ${seq}, which an indexed event names`);
+  private async submission(seq: number): Promise<{ evidence: SubmissionEvidence; tree: MerkleTree }> {
+    const { store, queries } = this.deps;
+    const [read] = await queries.headers.getMany([seq]);
+    if (!read) throw new Error(`the journal has no submission ${seq}, which an indexed event names`);
+    const record = read.header;
     const org = (await store.orgs.get(keys.org(record.orgId))) as OrgRecord | undefined;
     const anchor = (await store.anchors.get(keys.submissionAnchor(seq))) as SubmissionAnchor | undefined;
     const evidence: SubmissionEvidence = {
@@ -133,6 +134,6 @@ export class EvidenceService {
           }
         : null,
     };
-    return { evidence, eventIds: record.eventIds };
+    return { evidence, tree: read.tree };
   }
 }

@@ -112,7 +112,8 @@ export interface Lineage {
 }
 
 export class Queries {
-  private readonly headers: SubmissionHeaders;
+  /** Submission headers with their Merkle trees, kept by stored text (the events page, evidence bundles). */
+  readonly headers: SubmissionHeaders;
 
   constructor(private readonly store: Store) {
     this.headers = new SubmissionHeaders(store);

@@ -12,7 +12,7 @@ import { LEDGER_TYPES, ledgerDomain, submissionDigest } from "../../server/chain
 import { canonicalize, eventHash } from "../../server/domain/canonical";
 import { batchIdOf } from "../../server/domain/batch-id";
 import { gtin14, orgIdOf, uscc } from "../../server/domain/identifiers";
-import { submissionProof, submissionTree, verifySubmissionProof } from "../../server/domain/merkle";
+import { submissionTree, verifySubmissionProof } from "../../server/domain/merkle";
 import { HttpError } from "../../server/http/errors";
 import { IngestService, readSubmission, type SubmissionAccepted } from "../../server/services/ingest";
 import { PreparePool } from "../../server/services/prepare-pool";
@@ -178,7 +178,7 @@ describe("event ingest", function () {
     expect(record.events).to.deep.equal(JSON.parse(JSON.stringify(events)));
     expect(event.body).to.deep.equal(JSON.parse(JSON.stringify(events[1])));
     expect(Object.keys(event.body as object)).to.deep.equal(Object.keys(event.body as object).sort());
-    expect(verifySubmissionProof(root, hashes[1]!, submissionProof(record.eventIds, event.index))).to.equal(true);
+    expect(verifySubmissionProof(root, hashes[1]!, submissionTree(record.eventIds).proof(event.index))).to.equal(true);
     const batchEvents = await store.events.values(keys.batchEventRange(BATCH)).all();
     expect(batchEvents).to.deep.equal(hashes);
     expect(await store.batches.get(keys.batchState(BATCH))).to.deep.equal({
