@@ -23,7 +23,7 @@
  *    and compared (metadata and inputs), and counts as done if it is the same batch.
  */
 import { createHash } from "node:crypto";
-import { readFile, rm } from "node:fs/promises";
+import { readdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 
 import type { Wallet } from "ethers";
@@ -473,6 +473,12 @@ async function importEvents(
   }
   progress.finish();
   await rm(stateFile, { force: true });
+  // A run killed while it saved its state left that write's temporary file behind (writePrivateFile).
+  const leftover = `${path.basename(stateFile)}.`;
+  for (const name of await readdir(path.dirname(stateFile)).catch(() => [] as string[])) {
+    if (name.startsWith(leftover) && name.endsWith(".tmp"))
+      await rm(path.join(path.dirname(stateFile), name), { force: true });
+  }
   return { kind: "events" as const, rows: rows.length, recorded, already, submissions: chunks.length };
 }
 
