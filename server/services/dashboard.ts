@@ -5,7 +5,7 @@
  */
 import { batchUri } from "../domain/digital-link";
 import { rangeOf } from "../index/chain-records";
-import { withBodies, type StoredEventRecord } from "../store/events";
+import { completeRecords, withBodies, type StoredEventRecord } from "../store/events";
 import { keys } from "../store/keys";
 import type {
   AnchorOnChain,
@@ -316,12 +316,19 @@ export class Dashboard {
 
   /** Every event record with its body, in event-id order, read a thousand at a time. */
   private async *eventRecords(): AsyncGenerator<EventRecord> {
-    const iterator = this.store.events.values(rangeOf(keys.event("")));
+    const iterator = this.store.events.iterator(rangeOf(keys.event("")));
+    const idAt = keys.event("").length;
     try {
       for (;;) {
-        const chunk = (await iterator.nextv(1000)) as StoredEventRecord[];
+        const chunk = (await iterator.nextv(1000)) as [string, StoredEventRecord][];
         if (chunk.length === 0) return;
-        yield* (await withBodies(this.store, chunk)) as EventRecord[];
+        const ids = chunk.map(([key]) => key.slice(idAt));
+        const records = await completeRecords(
+          this.store,
+          ids,
+          chunk.map(([, record]) => record),
+        );
+        yield* (await withBodies(this.store, records)) as EventRecord[];
       }
     } finally {
       await iterator.close();

@@ -25,10 +25,11 @@ import type {
   OrgRecord,
   PendingHold,
   SubmissionHeader,
+  SubmissionInfo,
   SubmissionRecord,
 } from "../store/records";
 import { Store, type Operation } from "../store/store";
-import { readEvent, readEvents, type StoredEventRecord } from "../store/events";
+import { compactRecord, readEvent, readEvents } from "../store/events";
 import { Mutex } from "../util/mutex";
 import { blockingHold, blockingHolds } from "./holds";
 import { parseJsonBody, prepareSubmission, type PreparedSubmission } from "./prepare";
@@ -551,8 +552,9 @@ function batchIdsAt(record: SubmissionRecord, index: number, batchIds?: string[]
 }
 
 /**
- * The event records and bodies of a submission, from the canonical JSON of its events when given
- * (and the batch ids of each event, when known).
+ * The event records and bodies of a submission, and its info, from the canonical JSON of its events
+ * when given (and the batch ids of each event, when known). A record keeps what is the event's own
+ * (position, batches); its id is the key, and its organisation and record time are the submission's.
  */
 export function eventRecords(
   store: Store,
@@ -560,19 +562,16 @@ export function eventRecords(
   texts?: readonly string[],
   batchIds?: string[][],
 ): Operation[] {
-  const ops: Operation[] = [];
+  const info: SubmissionInfo = { orgId: record.orgId, acceptedAt: record.acceptedAt };
+  const ops: Operation[] = [Store.put(store.journal, keys.submissionInfo(record.seq), info)];
   record.eventIds.forEach((eventId, index) => {
     const body = record.events[index] as TraceEvent;
-    const event: StoredEventRecord = {
-      eventId,
-      submissionSeq: record.seq,
-      index,
-      orgId: record.orgId,
-      batchIds: batchIdsAt(record, index, batchIds),
-      recordTime: record.acceptedAt,
-    };
     ops.push(
-      Store.put(store.events, keys.event(eventId), event),
+      Store.put(
+        store.events,
+        keys.event(eventId),
+        compactRecord(record.seq, index, batchIdsAt(record, index, batchIds)),
+      ),
       Store.putEventBody(record.seq, index, texts?.[index] ?? canonicalize(body)),
     );
   });

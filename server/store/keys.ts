@@ -13,6 +13,8 @@ export const keys = {
   /** journal: a submission by its sequence number, in acceptance order. */
   submission: (seq: number) => `sub:${pad(seq, SEQ_WIDTH)}`,
   submissionRange: { gte: "sub:", lt: "sub;" },
+  /** journal: what a submission's events share (organisation, record time): `SubmissionInfo`. */
+  submissionInfo: (seq: number) => `subinfo:${pad(seq, SEQ_WIDTH)}`,
   /** journal: a submission's events as an earlier layout kept them (read, never written). */
   submissionEvents: (seq: number) => `subev:${pad(seq, SEQ_WIDTH)}`,
   /** journal: a submission's sequence number by its digest (its public id). */

@@ -137,14 +137,24 @@ export interface SubmissionRecord {
   stateChanges: BatchState[];
 }
 
+/**
+ * journal `subinfo:<seq>`: what every event of a submission shares, read with the events' records
+ * (the header, with its event ids, is ~115 bytes an event; this is one small record a submission).
+ */
+export interface SubmissionInfo {
+  orgId: string;
+  acceptedAt: string;
+}
+
 /** journal `sub:<seq>`: a submission without its events. */
 export type SubmissionHeader = Omit<SubmissionRecord, "events">;
 
 /**
- * events: `evt:<eventId>`: an event, where it is (submission and position) and what it names; written
- * with its submission's header. Its body is kept in the event-body database (`Store.eventBodies`)
- * and joined to the record when read (`readEvents`, server/store/events.ts); records written before
- * that database existed hold `body` themselves.
+ * An event as read (`readEvents`, server/store/events.ts). Its record `evt:<eventId>` (events
+ * sublevel, written with its submission's header) keeps only where it is (submission and position)
+ * and the batches it names; the id is the key, the organisation and record time are the submission's
+ * (`SubmissionInfo`), and the body is in the event-body database (`Store.eventBodies`). Records
+ * written before that layout hold those fields, and before the body database the body, themselves.
  */
 export interface EventRecord {
   eventId: string;

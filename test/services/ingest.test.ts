@@ -18,7 +18,7 @@ import { IngestService, readSubmission, type SubmissionAccepted } from "../../se
 import { PreparePool } from "../../server/services/prepare-pool";
 import { readEvent } from "../../server/store/events";
 import { keys } from "../../server/store/keys";
-import type { BatchRecord, EventRecord, OrgRecord, RoleName, SubmissionRecord } from "../../server/store/records";
+import type { BatchRecord, OrgRecord, RoleName, SubmissionRecord } from "../../server/store/records";
 import { Store } from "../../server/store/store";
 
 const GTIN = gtin14("0690388501001");
@@ -161,13 +161,24 @@ describe("event ingest", function () {
     expect(signer).to.equal(PRODUCER.account);
     expect(await store.journal.get(keys.pendingSubmission(1))).to.deep.equal({ digest, count: 2 });
 
-    // The event's record says where it is; its body, the canonical JSON as hashed, is in the
-    // event-body database under that position (readEvent puts them together).
-    const stored = (await store.events.get(keys.event(hashes[1]!))) as EventRecord;
-    expect(stored).to.not.have.property("body");
+    // The event's record says where it is and what batches it names, nothing more; its body, the
+    // canonical JSON as hashed, is in the event-body database under that position, and what the
+    // submission's events share is its info (readEvent puts them together).
+    const stored = await store.events.get(keys.event(hashes[1]!));
+    expect(stored).to.deep.equal({ submissionSeq: 1, index: 1, batchIds: [BATCH] });
     expect(await store.eventBodies.get(keys.eventBody(1, 1))).to.equal(canonicalize(events[1]));
+    expect(await store.journal.get(keys.submissionInfo(1))).to.deep.equal({
+      orgId: PRODUCER.orgId,
+      acceptedAt: record.acceptedAt,
+    });
     const event = (await readEvent(store, hashes[1]!))!;
-    expect(event).to.deep.equal({ ...stored, body: JSON.parse(canonicalize(events[1])) });
+    expect(event).to.deep.equal({
+      ...stored,
+      eventId: hashes[1],
+      orgId: PRODUCER.orgId,
+      recordTime: record.acceptedAt,
+      body: JSON.parse(canonicalize(events[1])),
+    });
     expect(event.batchIds).to.deep.equal([BATCH]);
     expect(event.submissionSeq).to.equal(1);
     expect(event.index).to.equal(1);

@@ -109,6 +109,44 @@ describe("Store", function () {
     expect(refused.message).to.contain("the store has lost the body of event 0x02 (submission 2, position 3)");
   });
 
+  it("reads compact records with their submission's info, next to records of the earlier layouts, each submission's info once", async function () {
+    const compact = (seq: number, index: number) => ({ submissionSeq: seq, index, batchIds: [`0xb${seq}`] });
+    // Records of the layout before the compact one: id, organisation and record time in the record.
+    const full = { eventId: "0x03", submissionSeq: 3, index: 0, orgId: "old", batchIds: [], recordTime: "t3" };
+    await store.write([
+      Store.put(store.journal, keys.submissionInfo(1), { orgId: "o1", acceptedAt: "t1" }),
+      Store.put(store.journal, keys.submissionInfo(2), { orgId: "o2", acceptedAt: "t2" }),
+      Store.put(store.events, keys.event("0x10"), compact(1, 0)),
+      Store.put(store.events, keys.event("0x11"), compact(1, 1)),
+      Store.put(store.events, keys.event("0x20"), compact(2, 0)),
+      Store.put(store.events, keys.event("0x03"), full),
+      Store.putEventBody(1, 0, '{"n":10}'),
+      Store.putEventBody(1, 1, '{"n":11}'),
+      Store.putEventBody(2, 0, '{"n":20}'),
+      Store.putEventBody(3, 0, '{"n":3}'),
+    ]);
+    const infoReads: string[][] = [];
+    const getMany = store.journal.getMany.bind(store.journal);
+    store.journal.getMany = ((keys: string[], ...rest: unknown[]) => {
+      infoReads.push(keys);
+      return (getMany as (...args: unknown[]) => unknown)(keys, ...rest);
+    }) as typeof store.journal.getMany;
+
+    const read = await readEvents(store, ["0x11", "0x03", "0xff", "0x20", "0x10"]);
+    expect(read).to.deep.equal([
+      { ...compact(1, 1), eventId: "0x11", orgId: "o1", recordTime: "t1", body: { n: 11 } },
+      { ...full, body: { n: 3 } },
+      undefined,
+      { ...compact(2, 0), eventId: "0x20", orgId: "o2", recordTime: "t2", body: { n: 20 } },
+      { ...compact(1, 0), eventId: "0x10", orgId: "o1", recordTime: "t1", body: { n: 10 } },
+    ]);
+    expect(infoReads).to.deep.equal([[keys.submissionInfo(1), keys.submissionInfo(2)]]);
+
+    await store.write([Store.put(store.events, keys.event("0x40"), compact(4, 0)), Store.putEventBody(4, 0, "{}")]);
+    const refused = (await readEvents(store, ["0x10", "0x40"]).catch((e: unknown) => e)) as Error;
+    expect(refused.message).to.contain("the store has lost the info of submission 4");
+  });
+
   it("keeps the event-body database in the store's folder, and reopens with it", async function () {
     await store.write([Store.putEventBody(1, 0, '{"x":"二"}')]);
     await store.close();
