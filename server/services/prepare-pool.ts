@@ -96,11 +96,14 @@ export class PreparePool {
 
   private spawn(): { worker: Worker; pending: Map<number, Pending> } {
     // No inherited -r hooks: the bootstrap brings its own.
-    // Its own heap is small: it holds one submission at a time (4 MB of JSON at most).
+    // Its old space is small: it holds one submission at a time (4 MB of JSON at most). Its young
+    // generation is V8's default size (48 MB: 16 MB semi-spaces): nearly all it allocates dies
+    // within a submission, and with 16 MB (5 MB semi-spaces) its scavenges cost ~10 % more of its
+    // time (BENCHMARKS.md).
     const worker = new Worker(this.bootstrap, {
       eval: true,
       execArgv: [],
-      resourceLimits: { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 16 },
+      resourceLimits: { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 48 },
     });
     const slot = { worker, pending: new Map<number, Pending>() };
     let answered = false;

@@ -67,11 +67,17 @@ export async function freshLocation(): Promise<{ dataDir: string; port: number; 
   return { dataDir, port, chainPort };
 }
 
+/**
+ * The V8 flags `npm start` gives the gateway (package.json; a test keeps the two the same): its old
+ * space capped at 256 MB (BENCHMARKS.md: memory under scan load), and 32 MB semi-spaces, where most
+ * of what ingest and the pages allocate dies young (BENCHMARKS.md: ingest).
+ */
+export const GATEWAY_NODE_FLAGS = ["--max-old-space-size=256", "--max-semi-space-size=32"];
+
 /** Starts `ts-node --transpile-only scripts/start.ts` as `npm start` does and waits until it is running. */
 export async function startYuTrace(options: StartOptions): Promise<YuTraceProcess> {
   const { dataDir, port, chainPort } = options;
-  // As `npm start` runs it: V8's heap capped at 256 MB (BENCHMARKS.md: memory under scan load).
-  const nodeArgs = ["--max-old-space-size=256", ...(options.nodeArgs ?? [])];
+  const nodeArgs = [...GATEWAY_NODE_FLAGS, ...(options.nodeArgs ?? [])];
   const runner = options.transpiler === "sucrase" ? ["-r", "sucrase/register"] : [TS_NODE_BIN, "--transpile-only"];
   const child = spawn(process.execPath, [...nodeArgs, ...runner, "scripts/start.ts"], {
     cwd: PROJECT_ROOT,
