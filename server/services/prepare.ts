@@ -94,16 +94,6 @@ export function prepareSubmission(body: unknown, withRequestHash: boolean): Prep
   if (exceedsDepth(body, MAX_JSON_DEPTH)) {
     throw new HttpError(400, "too_deeply_nested", `the request body nests deeper than ${MAX_JSON_DEPTH} levels`);
   }
-  // Only a retried request needs comparing; SHA-256 (native) of the canonical body. JSON numbers
-  // beyond a double (1e400) parse as Infinity, which has no canonical form.
-  let requestHash: string | null = null;
-  try {
-    requestHash = withRequestHash ? canonicalSha256(body) : null;
-  } catch (error) {
-    throw new HttpError(400, "invalid_submission", "the submission body is not valid", [
-      { path: "", message: (error as Error).message },
-    ]);
-  }
   const problems: (EventProblem & { index: number })[] = [];
   events.forEach((event, index) => {
     const checked = traceEventSchema.safeParse(event);
@@ -111,11 +101,24 @@ export function prepareSubmission(body: unknown, withRequestHash: boolean): Prep
       problems.push(...zodDetails(checked.error).map((p) => ({ index, code: "invalid_event", ...p })));
     }
   });
+  // Only a retried request needs comparing (requestHash): SHA-256 (native) of the canonical body.
+  // JSON numbers beyond a double (1e400) parse as Infinity, which has no canonical form.
+  const canonical = <T>(make: () => T): T => {
+    try {
+      return make();
+    } catch (error) {
+      throw new HttpError(400, "invalid_submission", "the submission body is not valid", [
+        { path: "", message: (error as Error).message },
+      ]);
+    }
+  };
   if (problems.length > 0) {
+    const requestHash = withRequestHash ? canonical(() => canonicalSha256(body)) : null;
     return { signature, nonce, requestHash, problems, texts: [], hashes: [], root: null, batchIds: [] };
   }
   // Hash what the client sent: zod strict objects return the same fields and values.
-  const texts = events.map((event) => canonicalize(event));
+  const texts = canonical(() => events.map((event) => canonicalize(event)));
+  const requestHash = withRequestHash ? `0x${sha256Hex(canonicalBody(texts, nonce, signature))}` : null;
   const hashes = texts.map((text) => `0x${sha256Hex(text)}`);
   const root = submissionTree(hashes).root;
   const batchIds = (events as TraceEvent[]).map((event) => batchesOf(event).all.map(batchIdOfKey));
@@ -130,6 +133,18 @@ export function prepareSubmission(body: unknown, withRequestHash: boolean): Prep
     batchIds,
     events: events as TraceEvent[],
   };
+}
+
+/**
+ * The canonical JSON (RFC 8785) of a submission body `{ events, nonce?, signature? }` from its events'
+ * canonical JSON: the same text as `canonicalize(body)` (members in name order — events, nonce,
+ * signature — and the schema allows no others) without writing every event a second time.
+ */
+export function canonicalBody(texts: readonly string[], nonce?: number, signature?: string): string {
+  let body = `{"events":[${texts.join(",")}]`;
+  if (nonce !== undefined) body += `,"nonce":${canonicalize(nonce)}`;
+  if (signature !== undefined) body += `,"signature":${canonicalize(signature)}`;
+  return `${body}}`;
 }
 
 export function zodDetails(error: z.core.$ZodError): { path: string; message: string }[] {

@@ -6,9 +6,15 @@
 import { expect } from "chai";
 
 import { batchIdOf } from "../../server/domain/batch-id";
+import { canonicalize, canonicalSha256 } from "../../server/domain/canonical";
 import { ruleView, type TraceEvent } from "../../server/domain/events";
 import { HttpError } from "../../server/http/errors";
-import { parseJsonBody, prepareSubmission, type PreparedSubmission } from "../../server/services/prepare";
+import {
+  canonicalBody,
+  parseJsonBody,
+  prepareSubmission,
+  type PreparedSubmission,
+} from "../../server/services/prepare";
 import { PreparePool } from "../../server/services/prepare-pool";
 import { sensorReading } from "../../bench/lib/events";
 
@@ -65,6 +71,27 @@ describe("PreparePool", function () {
       // The texts parse back to the events sent.
       expect(JSON.parse(`[${prepared.texts.join(",")}]`)).to.deep.equal(events);
     }
+  });
+
+  it("hashes a retried request's body as its canonical JSON, from the events' texts", function () {
+    const base = Date.now() - 86_400_000;
+    const events = Array.from({ length: 7 }, (_, n) => ({
+      ...sensorReading(n, LINK, base),
+      // Members out of order, text to escape, and characters outside the BMP, as clients send them.
+      readPoint: { name: `冷库 "${n}" \\ 🌶️ ①`, district: "巴南区" },
+    }));
+    const signature = `0x${"ab".repeat(65)}`;
+    for (const extra of [{}, { nonce: 0 }, { nonce: 12 }, { signature, nonce: 3 }, { signature }]) {
+      const body = { ...extra, events };
+      const prepared = prepareSubmission(parseJsonBody(bytes(body)), true);
+      expect(prepared.problems).to.equal(null);
+      expect(prepared.requestHash).to.equal(canonicalSha256(body));
+      const withoutKey = prepareSubmission(parseJsonBody(bytes(body)), false);
+      expect(withoutKey.requestHash).to.equal(null);
+    }
+    expect(canonicalBody(['{"a":1}', "[]"], 5, "0x01")).to.equal(
+      canonicalize({ signature: "0x01", nonce: 5, events: [{ a: 1 }, []] }),
+    );
   });
 
   it("sends whole events (no rule views) when one declares an error", async function () {
