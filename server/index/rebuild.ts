@@ -2,7 +2,9 @@
  * Rebuilding derived records from the two sources of truth — the chain (organisations, products,
  * batches, lineage, recalls, serial commitments, anchors) and the journal (submissions and their
  * event records; from them each batch's events, declarations, custody, and each submission's proof
- * to its anchor). Journal, event records, keys, txlog and scan counters are never touched.
+ * to its anchor). Journal, event records, keys, txlog and scan counters are never touched, but for
+ * each submission's info (`subinfo:`, a copy of two fields of its header), written again, and the
+ * event records of journals from before the records were the events' copy, made from them.
  *
  * - `rebuildIndex` (`npm run reindex`) rebuilds all of them, after damage, a restore or a change
  *   to what is derived.
@@ -17,7 +19,14 @@ import type { Provider } from "ethers";
 import { merkleTree } from "../domain/merkle";
 import { eventRecords, eventsOf, indexSubmission } from "../services/ingest";
 import { keys } from "../store/keys";
-import type { AnchorOnChain, AnchorRecord, ChainIdentity, SubmissionAnchor, SubmissionHeader } from "../store/records";
+import type {
+  AnchorOnChain,
+  AnchorRecord,
+  ChainIdentity,
+  SubmissionAnchor,
+  SubmissionHeader,
+  SubmissionInfo,
+} from "../store/records";
 import { Store, type Operation } from "../store/store";
 import { rangeOf } from "./chain-records";
 import { reindexChain } from "./indexer";
@@ -64,7 +73,12 @@ export async function rebuildIndex(
     digests.set(record.seq, record.digest);
     // Journals from before the event records were the events' copy keep them themselves: the
     // event records are made from those.
-    await writer.add([...(legacy ? eventRecords(store, record) : []), ...indexSubmission(store, record)]);
+    // Each submission's info (organisation, record time) is a copy of its header's: written again.
+    const info: SubmissionInfo = { orgId: header.orgId, acceptedAt: header.acceptedAt };
+    await writer.add([
+      ...(legacy ? eventRecords(store, record) : [Store.put(store.journal, keys.submissionInfo(header.seq), info)]),
+      ...indexSubmission(store, record),
+    ]);
     if (++submissions % 1000 === 0) onProgress({ stage: "events", done: submissions, total: null });
   }
   await writer.flush();

@@ -16,6 +16,7 @@ import type {
   OrgRecord,
   ProductRecord,
   SubmissionHeader,
+  SubmissionInfo,
 } from "../store/records";
 import type { Store, Sublevel } from "../store/store";
 
@@ -318,6 +319,8 @@ export class Dashboard {
   private async *eventRecords(): AsyncGenerator<EventRecord> {
     const iterator = this.store.events.iterator(rangeOf(keys.event("")));
     const idAt = keys.event("").length;
+    // Records in id order come from all submissions at once: each submission's info is read once.
+    const infos = new Map<number, SubmissionInfo>();
     try {
       for (;;) {
         const chunk = (await iterator.nextv(1000)) as [string, StoredEventRecord][];
@@ -327,6 +330,7 @@ export class Dashboard {
           this.store,
           ids,
           chunk.map(([, record]) => record),
+          infos,
         );
         yield* (await withBodies(this.store, records)) as EventRecord[];
       }

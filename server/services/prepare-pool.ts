@@ -97,9 +97,9 @@ export class PreparePool {
   private spawn(): { worker: Worker; pending: Map<number, Pending> } {
     // No inherited -r hooks: the bootstrap brings its own.
     // Its old space is small: it holds one submission at a time (4 MB of JSON at most). Its young
-    // generation is V8's default size (48 MB: 16 MB semi-spaces): nearly all it allocates dies
-    // within a submission, and with 16 MB (5 MB semi-spaces) its scavenges cost ~10 % more of its
-    // time (BENCHMARKS.md).
+    // generation is V8's default size (48 MB: 16 MB semi-spaces, up to ~22 MB more resident than
+    // 16 MB): nearly all it allocates dies within a submission, and with 16 MB (5 MB semi-spaces)
+    // preparing took ~10 % longer (BENCHMARKS.md, "Leaner event records").
     const worker = new Worker(this.bootstrap, {
       eval: true,
       execArgv: [],

@@ -6,7 +6,7 @@
  * hold those fields themselves (and, before the body database, the body), and are read as they are.
  */
 import { keys } from "./keys";
-import type { EventRecord, SubmissionInfo } from "./records";
+import type { EventRecord, SubmissionHeader, SubmissionInfo } from "./records";
 import type { Store } from "./store";
 
 /**
@@ -36,36 +36,46 @@ export async function readEvents(store: Store, eventIds: readonly string[]): Pro
 
 /**
  * `records` (of events `eventIds`, in order) with their id, organisation and record time: from the
- * key, and from their submissions' info, read in one batch, each submission once. Records of the
- * earlier layouts have them already. Throws if a submission's info is missing: the store lost data.
+ * key, and from their submissions' info, read in one batch, each submission once (`infos` keeps
+ * what was read across calls, for a scan). Records of the earlier layouts have them already. The
+ * info is a copy of two fields of the submission's header, which is read instead if the info is
+ * missing (and `npm run reindex` writes it again); throws if both are.
  */
 export async function completeRecords(
   store: Store,
   eventIds: readonly string[],
   records: readonly (StoredEventRecord | undefined)[],
+  infos: Map<number, SubmissionInfo> = new Map(),
 ): Promise<(CompletedRecord | undefined)[]> {
-  const seqs = new Set<number>();
-  for (const record of records) if (record && record.orgId === undefined) seqs.add(record.submissionSeq);
-  const infos = new Map<number, SubmissionInfo>();
-  if (seqs.size > 0) {
-    const read = (await store.journal.getMany([...seqs].map((seq) => keys.submissionInfo(seq)))) as (
+  const wanted = new Set<number>();
+  for (const record of records) {
+    if (record && record.orgId === undefined && !infos.has(record.submissionSeq)) wanted.add(record.submissionSeq);
+  }
+  if (wanted.size > 0) {
+    const seqs = [...wanted];
+    const read = (await store.journal.getMany(seqs.map((seq) => keys.submissionInfo(seq)))) as (
       SubmissionInfo | undefined
     )[];
-    [...seqs].forEach((seq, i) => {
-      const info = read[i];
-      if (!info) throw new Error(`the store has lost the info of submission ${seq}; restore it from a backup`);
+    const lost = seqs.filter((_, i) => !read[i]);
+    const headers = lost.length
+      ? ((await store.journal.getMany(lost.map((seq) => keys.submission(seq)))) as (SubmissionHeader | undefined)[])
+      : [];
+    seqs.forEach((seq, i) => {
+      const header = read[i] ? undefined : headers[lost.indexOf(seq)];
+      const info = read[i] ?? (header && { orgId: header.orgId, acceptedAt: header.acceptedAt });
+      if (!info)
+        throw new Error(`the store has lost submission ${seq} (its header and info); restore it from a backup`);
       infos.set(seq, info);
     });
   }
+  // The records were decoded for this call: completed where they are.
   return records.map((record, i) => {
-    if (!record) return undefined;
-    const info = record.orgId === undefined ? infos.get(record.submissionSeq)! : undefined;
-    return {
-      ...record,
-      eventId: record.eventId ?? eventIds[i]!,
-      orgId: record.orgId ?? info!.orgId,
-      recordTime: record.recordTime ?? info!.acceptedAt,
-    };
+    if (!record || record.orgId !== undefined) return record as CompletedRecord | undefined;
+    const info = infos.get(record.submissionSeq)!;
+    record.eventId ??= eventIds[i]!;
+    record.orgId = info.orgId;
+    record.recordTime = info.acceptedAt;
+    return record as CompletedRecord;
   });
 }
 

@@ -107,8 +107,8 @@ export interface BatchState {
 
 /**
  * An accepted submission, written with sync before the 202: its header (everything but `events`)
- * at journal `sub:<seq>`, each event as its record (`evt:<eventId>`, events sublevel) in the same
- * batch. Journals written before kept the events in the header or at `subev:<seq>`;
+ * at journal `sub:<seq>`, its info (`subinfo:<seq>`: organisation and record time, what its events
+ * share) and each event as its record (`evt:<eventId>`, events sublevel) in the same batch. Journals written before kept the events in the header or at `subev:<seq>`;
  * `readSubmission` reads every form.
  */
 export interface SubmissionRecord {
@@ -140,6 +140,8 @@ export interface SubmissionRecord {
 /**
  * journal `subinfo:<seq>`: what every event of a submission shares, read with the events' records
  * (the header, with its event ids, is ~115 bytes an event; this is one small record a submission).
+ * A copy of the header's `orgId` and `acceptedAt`: read from the header when missing, and written
+ * again by `npm run reindex`.
  */
 export interface SubmissionInfo {
   orgId: string;

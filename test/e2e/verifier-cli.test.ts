@@ -13,7 +13,7 @@ import { batchIdOf } from "../../server/domain/batch-id";
 import { parseDigitalLink } from "../../server/domain/digital-link";
 import { loadDemoData } from "../../server/demo/load";
 import { keys } from "../../server/store/keys";
-import type { EventRecord } from "../../server/store/records";
+import type { StoredEventRecord } from "../../server/store/events";
 import { quiesce, startTestGateway, type TestGateway } from "../helpers/gateway";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -92,7 +92,7 @@ describe("independent verifier (npm run verify)", function () {
     const key = parseDigitalLink(new URL(link).pathname)!;
     const batchId = batchIdOf(key.gtin, key.lot);
     const [eventId] = (await t.gateway.store.events.values(keys.batchEventRange(batchId)).all()) as string[];
-    const record = (await t.gateway.store.events.get(keys.event(eventId!))) as EventRecord;
+    const record = (await t.gateway.store.events.get(keys.event(eventId!))) as StoredEventRecord;
     const bodyKey = keys.eventBody(record.submissionSeq, record.index);
     const stored = (await t.gateway.store.eventBodies.get(bodyKey))!;
     const altered = JSON.parse(stored);

@@ -70,7 +70,8 @@ export async function freshLocation(): Promise<{ dataDir: string; port: number; 
 /**
  * The V8 flags `npm start` gives the gateway (package.json; a test keeps the two the same): its old
  * space capped at 256 MB (BENCHMARKS.md: memory under scan load). Larger semi-spaces (32 MB) made
- * ingest ~10 % cheaper but put ~45 MB on the gateway's RSS, which the memory target has no room for.
+ * ingest ~10 % cheaper but put ~45 MB on the idle gateway's RSS, which the memory target has no
+ * room for (BENCHMARKS.md, "Leaner event records").
  */
 export const GATEWAY_NODE_FLAGS = ["--max-old-space-size=256"];
 

@@ -11,7 +11,8 @@ import request from "supertest";
 
 import { eventHash } from "../../server/domain/canonical";
 import { keys } from "../../server/store/keys";
-import type { EventRecord, SubmissionAnchor, SubmissionRecord } from "../../server/store/records";
+import type { StoredEventRecord } from "../../server/store/events";
+import type { SubmissionAnchor, SubmissionRecord } from "../../server/store/records";
 import type { VerificationReport } from "../../server/verify/verify-bundle";
 import {
   bearer,
@@ -217,7 +218,7 @@ describe("regulator: evidence, verification, corrections, lineage and recalls", 
       report.events.filter((e) => e.verdict === "failed").map((e) => e.eventId);
 
     it("fails the hash of exactly the event whose stored body was altered", async function () {
-      const shipped = (await t.gateway.store.events.get(keys.event(events.shipped))) as EventRecord;
+      const shipped = (await t.gateway.store.events.get(keys.event(events.shipped))) as StoredEventRecord;
       await tampered(
         "eventBodies",
         keys.eventBody(shipped.submissionSeq, shipped.index),
@@ -235,7 +236,7 @@ describe("regulator: evidence, verification, corrections, lineage and recalls", 
     it("fails the submission proof of exactly the event whose proof the journal no longer gives", async function () {
       // Proofs come from the journal's list of the submission's event ids: alter the entry of
       // boxed's sibling (shipped) and boxed's proof no longer reaches the root; shipped's does.
-      const boxed = (await t.gateway.store.events.get(keys.event(events.boxed))) as EventRecord;
+      const boxed = (await t.gateway.store.events.get(keys.event(events.boxed))) as StoredEventRecord;
       await tampered(
         "journal",
         keys.submission(boxed.submissionSeq),
@@ -251,7 +252,7 @@ describe("regulator: evidence, verification, corrections, lineage and recalls", 
     });
 
     it("fails the signature of exactly the events of the submission whose signature was altered", async function () {
-      const record = (await t.gateway.store.events.get(keys.event(events.boxed))) as EventRecord;
+      const record = (await t.gateway.store.events.get(keys.event(events.boxed))) as StoredEventRecord;
       const forged = Wallet.createRandom().signingKey.sign(`0x${"22".repeat(32)}`).serialized;
       await tampered(
         "journal",
@@ -269,7 +270,7 @@ describe("regulator: evidence, verification, corrections, lineage and recalls", 
     });
 
     it("fails the anchor check of the events whose stored anchor proof was altered", async function () {
-      const record = (await t.gateway.store.events.get(keys.event(events.carried))) as EventRecord;
+      const record = (await t.gateway.store.events.get(keys.event(events.carried))) as StoredEventRecord;
       await tampered(
         "anchors",
         keys.submissionAnchor(record.submissionSeq),
@@ -284,7 +285,7 @@ describe("regulator: evidence, verification, corrections, lineage and recalls", 
     });
 
     it("fails the anchor check when the stored root was never anchored", async function () {
-      const record = (await t.gateway.store.events.get(keys.event(events.carried))) as EventRecord;
+      const record = (await t.gateway.store.events.get(keys.event(events.carried))) as StoredEventRecord;
       await tampered(
         "anchors",
         keys.submissionAnchor(record.submissionSeq),

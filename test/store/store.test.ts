@@ -109,7 +109,7 @@ describe("Store", function () {
     expect(refused.message).to.contain("the store has lost the body of event 0x02 (submission 2, position 3)");
   });
 
-  it("reads compact records with their submission's info, next to records of the earlier layouts, each submission's info once", async function () {
+  it("reads compact records with their submission's info (or header), next to records of the earlier layouts, each submission's once", async function () {
     const compact = (seq: number, index: number) => ({ submissionSeq: seq, index, batchIds: [`0xb${seq}`] });
     // Records of the layout before the compact one: id, organisation and record time in the record.
     const full = { eventId: "0x03", submissionSeq: 3, index: 0, orgId: "old", batchIds: [], recordTime: "t3" };
@@ -142,9 +142,19 @@ describe("Store", function () {
     ]);
     expect(infoReads).to.deep.equal([[keys.submissionInfo(1), keys.submissionInfo(2)]]);
 
-    await store.write([Store.put(store.events, keys.event("0x40"), compact(4, 0)), Store.putEventBody(4, 0, "{}")]);
-    const refused = (await readEvents(store, ["0x10", "0x40"]).catch((e: unknown) => e)) as Error;
-    expect(refused.message).to.contain("the store has lost the info of submission 4");
+    // An info is a copy of two fields of the header: read from the header when it is missing.
+    await store.write([
+      Store.put(store.events, keys.event("0x40"), compact(4, 0)),
+      Store.putEventBody(4, 0, "{}"),
+      Store.put(store.journal, keys.submission(4), { seq: 4, orgId: "o4", acceptedAt: "t4", eventIds: ["0x40"] }),
+      Store.put(store.events, keys.event("0x50"), compact(5, 0)),
+      Store.putEventBody(5, 0, "{}"),
+    ]);
+    expect(await readEvents(store, ["0x40"])).to.deep.equal([
+      { ...compact(4, 0), eventId: "0x40", orgId: "o4", recordTime: "t4", body: {} },
+    ]);
+    const refused = (await readEvents(store, ["0x10", "0x50"]).catch((e: unknown) => e)) as Error;
+    expect(refused.message).to.contain("the store has lost submission 5 (its header and info)");
   });
 
   it("keeps the event-body database in the store's folder, and reopens with it", async function () {
