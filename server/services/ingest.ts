@@ -530,8 +530,9 @@ export function isNonConformantInspection(event: TraceEvent | RuleEvent): boolea
 /**
  * The journal records of an accepted submission, all in its one synced write: its header
  * (`sub:<seq>`, journal), its info (`subinfo:<seq>`, journal), each event's record (`evt:<eventId>`,
- * events sublevel: looked up by id by every read) and each event's body (the one copy of it, in the event-body database by submission
- * and position), written from their canonical JSON (`texts`, in order).
+ * events sublevel: looked up by id by every read) and each event's body (the one copy of it, in the
+ * event-body database by submission and position), written from their canonical JSON (`texts`, in
+ * order).
  */
 export function journalSubmission(
   store: Store,

@@ -60,11 +60,13 @@ export async function completeRecords(
     const headers = lost.length
       ? ((await store.journal.getMany(lost.map((seq) => keys.submission(seq)))) as (SubmissionHeader | undefined)[])
       : [];
+    const fromHeaders = new Map(lost.map((seq, i) => [seq, headers[i]]));
     seqs.forEach((seq, i) => {
-      const header = read[i] ? undefined : headers[lost.indexOf(seq)];
+      const header = fromHeaders.get(seq);
       const info = read[i] ?? (header && { orgId: header.orgId, acceptedAt: header.acceptedAt });
-      if (!info)
+      if (!info) {
         throw new Error(`the store has lost submission ${seq} (its header and info); restore it from a backup`);
+      }
       infos.set(seq, info);
     });
   }

@@ -108,8 +108,9 @@ export interface BatchState {
 /**
  * An accepted submission, written with sync before the 202: its header (everything but `events`)
  * at journal `sub:<seq>`, its info (`subinfo:<seq>`: organisation and record time, what its events
- * share) and each event as its record (`evt:<eventId>`, events sublevel) in the same batch. Journals written before kept the events in the header or at `subev:<seq>`;
- * `readSubmission` reads every form.
+ * share) and each event as its record (`evt:<eventId>`, events sublevel) in the same batch.
+ * Journals written before kept the events in the header or at `subev:<seq>`; `readSubmission`
+ * reads every form.
  */
 export interface SubmissionRecord {
   seq: number;
