@@ -8,7 +8,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { chmod, mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 
@@ -85,7 +85,7 @@ export async function writePrivateFile(file: string, content: string, options: {
     await chmod(file, 0o600);
     return;
   }
-  const temporary = `${file}.${randomBytes(4).toString("hex")}.tmp`;
+  const temporary = `${file}.${randomBytes(4).toString("hex")}${TEMPORARY_SUFFIX}`;
   const handle = await open(temporary, "w", 0o600);
   try {
     await handle.writeFile(content);
@@ -98,6 +98,22 @@ export async function writePrivateFile(file: string, content: string, options: {
   await handle.close();
   await chmod(temporary, 0o600); // whatever the umask
   await rename(temporary, file);
+}
+
+const TEMPORARY_SUFFIX = ".tmp";
+
+/**
+ * Removes a file written by writePrivateFile, and the temporary files of writes to it that a killed
+ * process left behind (`<file>.<random>.tmp`).
+ */
+export async function removePrivateFile(file: string): Promise<void> {
+  await rm(file, { force: true });
+  const prefix = `${path.basename(file)}.`;
+  for (const name of await readdir(path.dirname(file)).catch(() => [] as string[])) {
+    if (name.startsWith(prefix) && name.endsWith(TEMPORARY_SUFFIX)) {
+      await rm(path.join(path.dirname(file), name), { force: true });
+    }
+  }
 }
 
 /** The self-custody key file: as set by login or keys generate --out, else next to the settings. */

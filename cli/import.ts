@@ -23,7 +23,7 @@
  *    and compared (metadata and inputs), and counts as done if it is the same batch.
  */
 import { createHash } from "node:crypto";
-import { readdir, readFile, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 
 import type { Wallet } from "ethers";
@@ -35,7 +35,7 @@ import type { TraceEvent } from "../server/domain/events";
 import { STEP_RULES } from "../server/domain/rules";
 import { batchText, findBatch, type BatchView } from "./batch-ref";
 import { explain, GatewayError } from "./client";
-import { writePrivateFile } from "./config";
+import { removePrivateFile, writePrivateFile } from "./config";
 import { columnLetter, CsvError, decodeCsv, parseCsv, type Encoding } from "./csv";
 import { CliError, EXIT_FAILED, EXIT_USAGE } from "./errors";
 import { Progress } from "./progress";
@@ -472,13 +472,8 @@ async function importEvents(
     progress.tick(indexes.length);
   }
   progress.finish();
-  await rm(stateFile, { force: true });
-  // A run killed while it saved its state left that write's temporary file behind (writePrivateFile).
-  const leftover = `${path.basename(stateFile)}.`;
-  for (const name of await readdir(path.dirname(stateFile)).catch(() => [] as string[])) {
-    if (name.startsWith(leftover) && name.endsWith(".tmp"))
-      await rm(path.join(path.dirname(stateFile), name), { force: true });
-  }
+  // With any temporary file a run killed while it saved its state left behind.
+  await removePrivateFile(stateFile);
   return { kind: "events" as const, rows: rows.length, recorded, already, submissions: chunks.length };
 }
 
