@@ -1,9 +1,9 @@
 /**
  * Submission headers as the events page and evidence bundles read them: each with its Merkle tree,
  * parsed once and kept while the stored text is the same. A header carries its submission's event
- * ids (~34 KB of JSON for 500 events) and a page of 50 events spans ~20 submissions, so parsing the headers and
- * hashing their id lists to find the trees was half of the page's time (profiled on a store of
- * 1,000,000 events). A header is now read as text and compared with the text it was parsed from:
+ * ids (~34 KB of JSON for 500 events) and a page of 50 events spans ~20 submissions, so parsing
+ * the headers and hashing their id lists to find the trees was half of the page's time (profiled
+ * on a store of 1,000,000 events). A header is now read as text and compared with the text it was parsed from:
  * equal text is the same header, whatever was written meanwhile, so nothing kept can go stale.
  */
 import { submissionTree, type MerkleTree } from "../domain/merkle";
