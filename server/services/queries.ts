@@ -9,7 +9,7 @@ import { originalEventId } from "../domain/rules";
 import { HttpError } from "../http/errors";
 import { SubmissionHeaders } from "./submission-headers";
 import { keys } from "../store/keys";
-import { readEvent, readEvents } from "../store/events";
+import { completeRecords, readEvents, withBodies, type StoredEventRecord } from "../store/events";
 import type {
   BatchRecord,
   BatchState,
@@ -18,6 +18,7 @@ import type {
   ProductRecord,
   SubmissionAnchor,
   SubmissionHeader,
+  SubmissionInfo,
 } from "../store/records";
 import type { Store, Sublevel } from "../store/store";
 
@@ -182,43 +183,54 @@ export class Queries {
       max: MAX_PAGE,
       of: "batch",
     });
-    const records = await readEvents(
-      this.store,
-      entries.map(([, eventId]) => eventId as string),
-    );
-    const missing = records.findIndex((record) => !record);
+    const views = await this.views(entries.map(([, eventId]) => eventId as string));
+    const missing = views.findIndex((view) => !view);
     if (missing >= 0) throw new Error(`the index lists event ${entries[missing]![1]} but its record is missing`);
-    const events = await this.views(records as EventRecord[]);
-    return { events, nextCursor };
+    return { events: views as EventView[], nextCursor };
   }
 
   async event(eventId: string): Promise<EventView> {
-    const record = await readEvent(this.store, eventId);
-    if (!record) throw new HttpError(404, "unknown_event", `no event ${eventId}`);
-    return (await this.views([record]))[0]!;
+    const [view] = await this.views([eventId]);
+    if (!view) throw new HttpError(404, "unknown_event", `no event ${eventId}`);
+    return view;
   }
 
   /**
-   * Views of `records` with their submissions, anchors and declarations. A page's events mostly
-   * share a few submissions, so each kind is read in one batch and each submission once.
+   * Views of events `eventIds` (undefined for one the store does not have) with their submissions,
+   * anchors and declarations, in two rounds of batched reads: the records, then what they point to
+   * (bodies, submission headers, anchors, declarations), each submission once. A page's events
+   * mostly share a few submissions. The headers also give the organisation and record time that a
+   * compact record leaves to its submission, so its `subinfo:` copy is not read here.
    */
-  private async views(records: EventRecord[]): Promise<EventView[]> {
-    const seqs = [...new Set(records.map((record) => record.submissionSeq))];
-    const [headers, anchors, declarations] = await Promise.all([
+  private async views(eventIds: readonly string[]): Promise<(EventView | undefined)[]> {
+    const stored = (await this.store.events.getMany(eventIds.map((id) => keys.event(id)))) as (
+      StoredEventRecord | undefined
+    )[];
+    stored.forEach((record, i) => record && (record.eventId ??= eventIds[i]!));
+    const seqs = [...new Set(stored.flatMap((record) => (record ? [record.submissionSeq] : [])))];
+    const [bodied, headers, anchors, declarations] = await Promise.all([
+      withBodies(this.store, stored),
       this.headers.getMany(seqs),
       this.store.anchors.getMany(seqs.map((seq) => keys.submissionAnchor(seq))) as Promise<
         (SubmissionAnchor | undefined)[]
       >,
-      declarationsOf(
-        this.store,
-        records.map((record) => record.eventId),
-      ),
+      declarationsOf(this.store, eventIds),
     ]);
-    const bySeq = new Map(seqs.map((seq, i) => [seq, { header: headers[i], anchor: anchors[i] }]));
+    const bySeq = new Map(seqs.map((seq, i) => [seq, { read: headers[i], anchor: anchors[i] }]));
+    const infos = new Map<number, SubmissionInfo>();
+    for (const [seq, { read }] of bySeq) {
+      if (!read) {
+        const record = stored.find((each) => each?.submissionSeq === seq)!;
+        throw new Error(`event ${record.eventId}'s submission ${seq} is missing`);
+      }
+      infos.set(seq, { orgId: read.header.orgId, acceptedAt: read.header.acceptedAt });
+    }
+    // Every submission's info is in hand: this reads nothing.
+    const records = (await completeRecords(this.store, eventIds, bodied, infos)) as (EventRecord | undefined)[];
     return records.map((record, i) => {
-      const { header: read, anchor } = bySeq.get(record.submissionSeq)!;
-      if (!read) throw new Error(`event ${record.eventId}'s submission ${record.submissionSeq} is missing`);
-      const submission = read.header;
+      if (!record) return undefined;
+      const { read, anchor } = bySeq.get(record.submissionSeq)!;
+      const submission = read!.header;
       return {
         eventId: record.eventId,
         status: anchor ? "anchored" : "pending",
@@ -236,7 +248,7 @@ export class Queries {
           signature: submission.signature,
         },
         proofs: {
-          eventToSubmission: read.tree.proof(record.index),
+          eventToSubmission: read!.tree.proof(record.index),
           submissionToAnchor: anchor?.proof ?? null,
         },
         anchor: anchor
@@ -345,7 +357,10 @@ export async function declarationOf(store: Store, eventId: string): Promise<Even
 }
 
 /** `declarationOf` for many events, in two batched reads. */
-export async function declarationsOf(store: Store, eventIds: string[]): Promise<EventView["declaredInError"][]> {
+export async function declarationsOf(
+  store: Store,
+  eventIds: readonly string[],
+): Promise<EventView["declaredInError"][]> {
   const by = (await store.events.getMany(eventIds.map((id) => keys.declaration(id)))) as (string | undefined)[];
   const declarers = by.filter((id): id is string => !!id);
   if (declarers.length === 0) return eventIds.map(() => null);

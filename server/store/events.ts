@@ -31,7 +31,7 @@ export async function readEvents(store: Store, eventIds: readonly string[]): Pro
   const records = (await store.events.getMany(eventIds.map((id) => keys.event(id)))) as (
     StoredEventRecord | undefined
   )[];
-  return withBodies(store, await completeRecords(store, eventIds, records));
+  return (await withBodies(store, await completeRecords(store, eventIds, records))) as (EventRecord | undefined)[];
 }
 
 /**
@@ -87,18 +87,19 @@ export async function readEvent(store: Store, eventId: string): Promise<EventRec
 }
 
 /**
- * `records` (completed: see completeRecords) with their bodies, read in one batch from the
- * event-body database. Throws if a record's body is missing: the store lost data and must be
- * restored from a backup.
+ * `records` with their bodies, read in one batch from the event-body database; a record that holds
+ * its body (earlier layouts) keeps it. A record only needs its position here, and its id for the
+ * error: completed (completeRecords) or not. Throws if a record's body is missing: the store lost
+ * data and must be restored from a backup.
  */
-export async function withBodies(
+export async function withBodies<R extends StoredEventRecord>(
   store: Store,
-  records: readonly (CompletedRecord | undefined)[],
-): Promise<(EventRecord | undefined)[]> {
-  const without = records.filter((record): record is CompletedRecord => !!record && record.body === undefined);
-  if (without.length === 0) return records as (EventRecord | undefined)[];
+  records: readonly (R | undefined)[],
+): Promise<((R & { body: unknown }) | undefined)[]> {
+  const without = records.filter((record): record is R => !!record && record.body === undefined);
+  if (without.length === 0) return records as ((R & { body: unknown }) | undefined)[];
   const texts = await store.eventBodies.getMany(without.map((r) => keys.eventBody(r.submissionSeq, r.index)));
-  const bodies = new Map<CompletedRecord, unknown>();
+  const bodies = new Map<R, unknown>();
   without.forEach((record, i) => {
     const text = texts[i];
     if (text === undefined) {
@@ -110,6 +111,6 @@ export async function withBodies(
     bodies.set(record, JSON.parse(text));
   });
   return records.map((record) =>
-    record && record.body === undefined ? { ...record, body: bodies.get(record) } : (record as EventRecord),
+    record && record.body === undefined ? { ...record, body: bodies.get(record) } : (record as R & { body: unknown }),
   );
 }

@@ -16,6 +16,7 @@ import { submissionTree, verifySubmissionProof } from "../../server/domain/merkl
 import { HttpError } from "../../server/http/errors";
 import { IngestService, readSubmission, type SubmissionAccepted } from "../../server/services/ingest";
 import { PreparePool } from "../../server/services/prepare-pool";
+import { Queries } from "../../server/services/queries";
 import { readEvent } from "../../server/store/events";
 import { keys } from "../../server/store/keys";
 import type { BatchRecord, OrgRecord, RoleName, SubmissionRecord } from "../../server/store/records";
@@ -198,6 +199,43 @@ describe("event ingest", function () {
       inTransitTo: RETAILER.orgId,
       lastEventTime: "2026-11-21T09:00:00+08:00",
     });
+  });
+
+  it("shows its events from their records, bodies and submission headers, reading no submission info", async function () {
+    const events = [commissioning(), shipping()];
+    await ingest.submit(PRODUCER, { body: { events }, idempotencyKey: null });
+    const hashes = events.map((e) => eventHash(JSON.parse(JSON.stringify(e))));
+    const header = (await readSubmission(store, 1))!;
+    const queries = new Queries(store);
+    const journalReads: string[] = [];
+    const getMany = store.journal.getMany.bind(store.journal);
+    store.journal.getMany = ((keys: string[], ...rest: unknown[]) => {
+      journalReads.push(...keys);
+      return (getMany as (...args: unknown[]) => unknown)(keys, ...rest);
+    }) as typeof store.journal.getMany;
+
+    const page = await queries.batchEvents(BATCH, { limit: 50 });
+    expect(page.nextCursor).to.equal(null);
+    expect(page.events.map((view) => view.eventId)).to.deep.equal(hashes);
+    page.events.forEach((view, i) => {
+      expect(view.organisation).to.equal(PRODUCER.orgId);
+      expect(view.recordTime).to.equal(header.acceptedAt);
+      expect(view.event).to.deep.equal(JSON.parse(JSON.stringify(events[i])));
+      expect(view.batchIds).to.deep.equal([BATCH]);
+      expect(view.status).to.equal("pending");
+      expect(view.submission).to.deep.include({ id: header.digest, seq: 1, count: 2, nonce: 0 });
+      expect(verifySubmissionProof(header.root, hashes[i]!, view.proofs.eventToSubmission)).to.equal(true);
+    });
+    expect(await queries.event(hashes[1]!)).to.deep.equal(page.events[1]);
+    // The header holds the organisation and record time: its copy `subinfo:1` is not read.
+    expect([...new Set(journalReads)]).to.deep.equal([keys.submission(1)]);
+
+    const unknown = (await queries.event(`0x${"ab".repeat(32)}`).catch((e: unknown) => e)) as HttpError;
+    expect(unknown).to.be.instanceOf(HttpError);
+    expect(unknown.status).to.equal(404);
+    await store.journal.del(keys.submission(1));
+    const lost = (await queries.event(hashes[0]!).catch((e: unknown) => e)) as Error;
+    expect(lost.message).to.equal(`event ${hashes[0]}'s submission 1 is missing`);
   });
 
   it("numbers submissions and nonces in order", async function () {
