@@ -76,6 +76,8 @@ export class Store {
   /** Events' canonical JSON by `keys.eventBody(seq, index)`: the second database (see above). */
   readonly eventBodies: Level<string, string>;
   private writes = 0;
+  /** Writes made straight to the journal sublevel, around `write` (see journalGeneration). */
+  private journalWrites = 0;
 
   private constructor(
     db: Level<string, Json>,
@@ -96,6 +98,10 @@ export class Store {
     this.txlog = sub("txlog");
     this.meta = sub("meta");
     this.certificates = db.sublevel<string, Json>("certificates", { valueEncoding: "buffer" });
+    // The sublevel's own event: only writes made on it directly (`journal.put`, `.del`, `.batch`),
+    // not `write`'s batches of the whole database, which a listener on the database would slow
+    // (abstract-level then copies every operation of every batch to emit it).
+    this.journal.on("write", () => this.journalWrites++);
   }
 
   /** Opens (creating if needed) the store in folder `location`. */
@@ -168,6 +174,15 @@ export class Store {
   /** Counts the writes so far: a cached view made at one generation is current while it holds. */
   get generation(): number {
     return this.writes;
+  }
+
+  /**
+   * `generation`, and writes made straight to the journal sublevel as well, around `write` (the
+   * gateway makes none; tests that tamper with a record do): while it holds, no journal record has
+   * changed. (`journal.clear()` is not counted: nothing clears the journal.)
+   */
+  get journalGeneration(): number {
+    return this.writes + this.journalWrites;
   }
 
   /** A `put` operation on sublevel `sublevel`, for `write`. */

@@ -1,6 +1,7 @@
 /**
  * SubmissionHeaders, what the events page reads submissions with, over a real LevelDB: each header
- * with its Merkle tree, parsed again only when its stored text changed, the last ones kept.
+ * with its Merkle tree, parsed again only when its stored text changed, read again only when the
+ * journal may have changed, the last ones kept.
  */
 import { createHash } from "node:crypto";
 
@@ -60,7 +61,7 @@ describe("submission headers as the events page reads them", function () {
     expect(read[0]!.tree.root).to.not.equal(read[1]!.tree.root);
   });
 
-  it("parses a header again only when its stored text changed", async function () {
+  it("parses a header again only when its stored text changed, by one character too", async function () {
     await put(header(5, 20));
     const headers = new SubmissionHeaders(store);
     const [first] = await headers.getMany([5]);
@@ -78,6 +79,62 @@ describe("submission headers as the events page reads them", function () {
     expect(changed!.header.eventIds).to.deep.equal(rewritten.eventIds);
     expect(changed!.tree.root).to.not.equal(first!.tree.root);
     expect(verifySubmissionProof(changed!.tree.root, rewritten.eventIds[7]!, changed!.tree.proof(7))).to.equal(true);
+
+    // Tampered in place, one hex digit of one id, the length unchanged: read again, not served as kept.
+    const text = (await store.journal.get(keys.submission(5), { valueEncoding: "utf8" })) as string;
+    const at = text.indexOf(rewritten.eventIds[7]!) + 10;
+    const tampered = text.slice(0, at) + (text[at] === "0" ? "1" : "0") + text.slice(at + 1);
+    expect(tampered.length).to.equal(text.length);
+    await store.journal.put(keys.submission(5), tampered, { valueEncoding: "utf8" });
+    const [reread] = await headers.getMany([5]);
+    expect(reread).to.not.equal(changed);
+    expect(reread!.header.eventIds[7]).to.not.equal(rewritten.eventIds[7]);
+    expect(reread!.tree.root).to.not.equal(changed!.tree.root);
+  });
+
+  it("reads a kept header again only once the journal may have changed, tampering included", async function () {
+    await put(header(5, 20));
+    await put(header(6, 3));
+    const headers = new SubmissionHeaders(store);
+    const reads: string[][] = [];
+    const getMany = store.journal.getMany.bind(store.journal);
+    store.journal.getMany = ((keys: string[], ...rest: unknown[]) => {
+      reads.push(keys);
+      return (getMany as (...args: unknown[]) => unknown)(keys, ...rest);
+    }) as typeof store.journal.getMany;
+
+    const [five] = await headers.getMany([5]);
+    // Nothing written since: 5 is served as kept, only 6 is read.
+    const [fiveAgain, six] = await headers.getMany([5, 6]);
+    expect(fiveAgain).to.equal(five);
+    expect(six!.header.seq).to.equal(6);
+    expect(await headers.getMany([6, 5])).to.deep.equal([six, five]);
+    expect(reads).to.deep.equal([[keys.submission(5)], [keys.submission(6)]]);
+
+    // Any write through the store: both read again, found the same text, kept as they were.
+    await store.write([Store.put(store.orgs, keys.org("0x01"), { name: "渝溯" })]);
+    expect(await headers.getMany([5, 6])).to.deep.equal([five, six]);
+    expect(reads.at(-1)).to.deep.equal([keys.submission(5), keys.submission(6)]);
+    reads.length = 0;
+    await headers.getMany([5, 6]);
+    expect(reads).to.deep.equal([]);
+
+    // A write made straight to the journal, around the store's write (tampering): read again, and
+    // what changed is what is served.
+    const text = (await store.journal.get(keys.submission(5), { valueEncoding: "utf8" })) as string;
+    await store.journal.put(keys.submission(5), text.replace('"count":20', '"count":21'), { valueEncoding: "utf8" });
+    const [tampered, sixAfter] = await headers.getMany([5, 6]);
+    expect(reads).to.deep.equal([[keys.submission(5), keys.submission(6)]]);
+    expect(tampered!.header.count).to.equal(21);
+    expect(sixAfter).to.equal(six);
+    await store.journal.del(keys.submission(6));
+    expect(await headers.getMany([6])).to.deep.equal([undefined]);
+    // A write the store makes quietly (scan counters) never touches the journal: nothing is read.
+    expect(await headers.getMany([5])).to.deep.equal([tampered]);
+    reads.length = 0;
+    await store.write([Store.put(store.scans, "scan:x", 1)], { quiet: true });
+    expect(await headers.getMany([5])).to.deep.equal([tampered]);
+    expect(reads).to.deep.equal([]);
   });
 
   it("keeps the headers used last, up to its limit", async function () {
