@@ -11,8 +11,8 @@ import { ChainUnavailableError } from "../chain/errors";
 import { batchUri } from "../domain/digital-link";
 import type { MerkleTree } from "../domain/merkle";
 import { keys } from "../store/keys";
-import { readEvents } from "../store/events";
-import type { BatchRecord, OrgRecord, SubmissionAnchor } from "../store/records";
+import { completeRecords, withBodies, type StoredEventRecord } from "../store/events";
+import type { BatchRecord, EventRecord, OrgRecord, SubmissionAnchor, SubmissionInfo } from "../store/records";
 import type { Store } from "../store/store";
 import { EVIDENCE_FORMAT, type BatchEvidence, type EvidenceBundle, type SubmissionEvidence } from "../verify/bundle";
 import { ChainView } from "../verify/chain-view";
@@ -42,22 +42,39 @@ export class EvidenceService {
     const ancestors = options.ancestors ? ((await queries.lineage(batchId, "up")).batches as BatchRecord[]) : [];
     const submissions: Record<string, SubmissionEvidence> = {};
     const submissionBySeq = new Map<number, { digest: string; tree: MerkleTree }>();
+    // What a compact record leaves to its submission, from the headers read for the evidence.
+    const infos = new Map<number, SubmissionInfo>();
     const events: EvidenceBundle["events"] = [];
     let truncated = false;
     for (const each of [batch, ...ancestors]) {
       const ids = (await store.events.values(keys.batchEventRange(each.batchId)).all()) as string[];
       const room = MAX_EVIDENCE_EVENTS - events.length;
       if (ids.length > room) truncated = true;
-      const records = await readEvents(store, ids.slice(0, Math.max(room, 0)));
+      const taken = ids.slice(0, Math.max(room, 0));
+      const stored = (await store.events.getMany(taken.map((id) => keys.event(id)))) as (
+        StoredEventRecord | undefined
+      )[];
+      stored.forEach((record, i) => record && (record.eventId ??= taken[i]!));
+      const fresh = [
+        ...new Set(
+          stored.flatMap((record) =>
+            record && !submissionBySeq.has(record.submissionSeq) ? [record.submissionSeq] : [],
+          ),
+        ),
+      ];
+      // Bodies, and the submissions not met before (each in batched reads), at once.
+      const [bodied, read] = await Promise.all([withBodies(store, stored), this.submissions(fresh)]);
+      fresh.forEach((seq, i) => {
+        const { evidence, tree } = read[i]!;
+        submissions[evidence.id] = evidence;
+        submissionBySeq.set(seq, { digest: evidence.id, tree });
+        infos.set(seq, { orgId: evidence.organisation.orgId, acceptedAt: evidence.acceptedAt });
+      });
+      // Every submission's info is in hand: this reads nothing.
+      const records = (await completeRecords(store, taken, bodied, infos)) as (EventRecord | undefined)[];
       for (const record of records) {
         if (!record) continue;
-        let submission = submissionBySeq.get(record.submissionSeq);
-        if (submission === undefined) {
-          const { evidence, tree } = await this.submission(record.submissionSeq);
-          submission = { digest: evidence.id, tree };
-          submissions[evidence.id] = evidence;
-          submissionBySeq.set(record.submissionSeq, submission);
-        }
+        const submission = submissionBySeq.get(record.submissionSeq)!;
         events.push({
           eventId: record.eventId,
           batchId: each.batchId,
@@ -107,33 +124,46 @@ export class EvidenceService {
     return { ...report, tookMs: Math.round(performance.now() - started) };
   }
 
-  private async submission(seq: number): Promise<{ evidence: SubmissionEvidence; tree: MerkleTree }> {
+  /** The evidence of submissions `seqs`, in that order: their headers, anchors and organisations in three batched reads. */
+  private async submissions(seqs: readonly number[]): Promise<{ evidence: SubmissionEvidence; tree: MerkleTree }[]> {
+    if (seqs.length === 0) return [];
     const { store, queries } = this.deps;
-    const [read] = await queries.headers.getMany([seq]);
-    if (!read) throw new Error(`the journal has no submission ${seq}, which an indexed event names`);
-    const record = read.header;
-    const org = (await store.orgs.get(keys.org(record.orgId))) as OrgRecord | undefined;
-    const anchor = (await store.anchors.get(keys.submissionAnchor(seq))) as SubmissionAnchor | undefined;
-    const evidence: SubmissionEvidence = {
-      id: record.digest,
-      organisation: { orgId: record.orgId, uscc: org?.uscc ?? "", name: org?.name ?? "" },
-      account: record.account,
-      root: record.root,
-      count: record.count,
-      nonce: record.nonce,
-      signature: record.signature,
-      acceptedAt: record.acceptedAt,
-      anchor: anchor
-        ? {
-            root: anchor.root,
-            proof: anchor.proof,
-            seq: anchor.anchorSeq,
-            block: anchor.block,
-            txHash: anchor.txHash,
-            blockTime: anchor.blockTime,
-          }
-        : null,
-    };
-    return { evidence, tree: read.tree };
+    const [headers, anchors] = await Promise.all([
+      queries.headers.getMany(seqs),
+      store.anchors.getMany(seqs.map((seq) => keys.submissionAnchor(seq))) as Promise<(SubmissionAnchor | undefined)[]>,
+    ]);
+    const reads = seqs.map((seq, i) => {
+      const read = headers[i];
+      if (!read) throw new Error(`the journal has no submission ${seq}, which an indexed event names`);
+      return read;
+    });
+    const orgIds = [...new Set(reads.map((read) => read.header.orgId))];
+    const orgs = (await store.orgs.getMany(orgIds.map((orgId) => keys.org(orgId)))) as (OrgRecord | undefined)[];
+    const orgById = new Map(orgIds.map((orgId, i) => [orgId, orgs[i]]));
+    return reads.map(({ header: record, tree }, i) => {
+      const org = orgById.get(record.orgId);
+      const anchor = anchors[i];
+      const evidence: SubmissionEvidence = {
+        id: record.digest,
+        organisation: { orgId: record.orgId, uscc: org?.uscc ?? "", name: org?.name ?? "" },
+        account: record.account,
+        root: record.root,
+        count: record.count,
+        nonce: record.nonce,
+        signature: record.signature,
+        acceptedAt: record.acceptedAt,
+        anchor: anchor
+          ? {
+              root: anchor.root,
+              proof: anchor.proof,
+              seq: anchor.anchorSeq,
+              block: anchor.block,
+              txHash: anchor.txHash,
+              blockTime: anchor.blockTime,
+            }
+          : null,
+      };
+      return { evidence, tree };
+    });
   }
 }

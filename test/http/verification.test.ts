@@ -11,8 +11,9 @@ import request from "supertest";
 
 import { eventHash } from "../../server/domain/canonical";
 import { keys } from "../../server/store/keys";
-import type { StoredEventRecord } from "../../server/store/events";
+import { readEvent, type StoredEventRecord } from "../../server/store/events";
 import type { SubmissionAnchor, SubmissionRecord } from "../../server/store/records";
+import type { EvidenceBundle } from "../../server/verify/bundle";
 import type { VerificationReport } from "../../server/verify/verify-bundle";
 import {
   bearer,
@@ -144,6 +145,35 @@ describe("regulator: evidence, verification, corrections, lineage and recalls", 
       expect(byBatch(ids.chili)).to.include.members([events.harvest, events.toProducer, events.received]);
       expectError(await api().get(`/api/v1/batches/${ids.giftBox}/evidence?ancestors=yes`), 400, "invalid_request");
       expectError(await api().get(`/api/v1/batches/0x${"ab".repeat(32)}/evidence`), 404, "unknown_batch");
+    });
+    it("takes each event's record time from its submission's header, read once, not from the submission infos", async function () {
+      const { store } = t.gateway;
+      const journalReads: string[] = [];
+      const getMany = store.journal.getMany.bind(store.journal);
+      store.journal.getMany = ((keys: string[], ...rest: unknown[]) => {
+        journalReads.push(...keys);
+        return (getMany as (...args: unknown[]) => unknown)(keys, ...rest);
+      }) as typeof store.journal.getMany;
+      let bundle: EvidenceBundle;
+      try {
+        const res = await api().get(`/api/v1/batches/${ids.giftBox}/evidence?ancestors=true`);
+        expect(res.status).to.equal(200);
+        bundle = res.body as EvidenceBundle;
+      } finally {
+        delete (store.journal as { getMany?: unknown }).getMany;
+      }
+      expect(bundle.events.length).to.be.greaterThan(5);
+      for (const event of bundle.events) {
+        const submission = bundle.submissions[event.submission]!;
+        expect(event.recordTime).to.equal(submission.acceptedAt);
+        const stored = (await readEvent(store, event.eventId))!;
+        expect(event.recordTime).to.equal(stored.recordTime);
+        expect(submission.organisation.orgId).to.equal(stored.orgId);
+      }
+      expect(journalReads.filter((key) => key.startsWith("subinfo:"))).to.deep.equal([]);
+      const headerReads = journalReads.filter((key) => key.startsWith("sub:"));
+      expect(headerReads.length).to.be.at.most(Object.keys(bundle.submissions).length);
+      expect(new Set(headerReads).size).to.equal(headerReads.length);
     });
   });
 
