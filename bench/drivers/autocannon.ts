@@ -79,7 +79,11 @@ function gatewayCpuMs(): number | null {
 const perRequest = (before: number | null, after: number | null, requests: number): number | null =>
   before === null || after === null || requests === 0 ? null : (after - before) / requests;
 
+/** Request errors by kind (error code or message), for the failure message. */
+const requestErrors = new Map<string, number>();
+
 function cannon(job: LoadJob, seconds: number): Promise<autocannon.Result> {
+  requestErrors.clear();
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
@@ -93,6 +97,10 @@ function cannon(job: LoadJob, seconds: number): Promise<autocannon.Result> {
       },
       (error, result) => (error ? reject(error) : resolve(result)),
     );
+    instance.on("reqError", (error: Error & { code?: string }) => {
+      const kind = error.code ?? error.message;
+      requestErrors.set(kind, (requestErrors.get(kind) ?? 0) + 1);
+    });
     // Stops by itself after `seconds`; this is only a backstop.
     const backstop = setTimeout(() => instance.stop(), (seconds + 30) * 1000);
     instance.on("done", () => clearTimeout(backstop));
@@ -107,7 +115,8 @@ async function load(job: LoadJob): Promise<LoadResult> {
   const bad = result.errors + result.timeouts + result.non2xx;
   if (bad > 0) {
     throw new Error(
-      `${job.name}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx answers (${JSON.stringify(result.statusCodeStats)})`,
+      `${job.name}: ${result.errors} errors (${JSON.stringify(Object.fromEntries(requestErrors))}), ` +
+        `${result.timeouts} timeouts, ${result.non2xx} non-2xx answers (${JSON.stringify(result.statusCodeStats)})`,
     );
   }
   const requests = result["2xx"];

@@ -43,11 +43,20 @@ export async function startStack(env: Record<string, string> = {}, nodeArgs: str
     yt,
     adminKey,
     stop: async () => {
+      // A gateway that died under load fails the part with what it said last, not only with the
+      // load generator's connection errors.
+      const { exitCode, signalCode } = yt.child;
       try {
         await stopYuTrace(yt, 60_000);
       } finally {
         await killYuTrace(yt);
         await removeDataDir(location.dataDir);
+      }
+      if (exitCode !== null || signalCode !== null) {
+        throw new Error(
+          `YuTrace exited during the bench (${signalCode ?? `code ${exitCode}`}); its last output:\n` +
+            yt.output().slice(-6000),
+        );
       }
     },
   };

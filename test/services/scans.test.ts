@@ -44,4 +44,70 @@ describe("scan counting", function () {
     }
     expect(record!.count).to.equal(SUSPICIOUS_PLACES);
   });
+
+  it("writes many scans' counts in few writes, each code's latest, holding at most one waiting count a code", async function () {
+    const counter = new ScanCounter(store);
+    const serials = Array.from({ length: 16 }, (_, i) => `S${String(i).padStart(12, "0")}`);
+    let writes = 0;
+    const write = store.write.bind(store);
+    store.write = (...args: Parameters<Store["write"]>) => {
+      writes++;
+      return write(...args);
+    };
+    let mostWaiting = 0;
+    const scans = 20_000;
+    for (let done = 0; done < scans; done += 1_000) {
+      await Promise.all(
+        Array.from({ length: 1_000 }, (_, i) => counter.record("0xb", serials[(done + i) % 16]!, "203.0.0.0/16")),
+      );
+      mostWaiting = Math.max(mostWaiting, counter.waiting);
+    }
+    await counter.flush();
+    expect(counter.waiting).to.equal(0);
+    expect(mostWaiting).to.be.at.most(serials.length);
+    // One write a scan (20,000) fell behind under load and grew without bound: now a few.
+    expect(writes).to.be.greaterThan(0).and.at.most(100);
+    for (const serial of serials) {
+      expect((await store.scans.get(keys.scan("0xb", serial))).count, serial).to.equal(scans / serials.length);
+    }
+  });
+
+  it("keeps the count of a code let go of by its cache while that count is still on its way to disk", async function () {
+    const counter = new ScanCounter(store, 2);
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const write = store.write.bind(store);
+    store.write = async (...args: Parameters<Store["write"]>) => {
+      await gate;
+      return write(...args);
+    };
+    expect((await counter.record("0xb", "A", "p")).count).to.equal(1); // its write waits at the gate
+    await counter.record("0xb", "B", "p");
+    await counter.record("0xb", "C", "p"); // A leaves the cache
+    expect((await counter.record("0xb", "A", "p")).count).to.equal(2);
+    expect((await counter.record("0xb", "B", "p")).count).to.equal(2);
+    open();
+    await counter.flush();
+    expect((await store.scans.get(keys.scan("0xb", "A"))).count).to.equal(2);
+    expect((await store.scans.get(keys.scan("0xb", "B"))).count).to.equal(2);
+    expect((await store.scans.get(keys.scan("0xb", "C"))).count).to.equal(1);
+  });
+
+  it("puts back the counts of a failed write and writes them with the next scan", async function () {
+    const counter = new ScanCounter(store);
+    const write = store.write.bind(store);
+    let fail = true;
+    store.write = (...args: Parameters<Store["write"]>) =>
+      fail ? Promise.reject(new Error("disk full")) : write(...args);
+    await counter.record("0xb", "A", "p");
+    await counter.flush();
+    expect(counter.waiting).to.equal(1);
+    expect(await store.scans.get(keys.scan("0xb", "A"))).to.equal(undefined);
+    fail = false;
+    await counter.record("0xb", "B", "p");
+    await counter.flush();
+    expect(counter.waiting).to.equal(0);
+    expect((await store.scans.get(keys.scan("0xb", "A"))).count).to.equal(1);
+    expect((await store.scans.get(keys.scan("0xb", "B"))).count).to.equal(1);
+  });
 });
