@@ -153,7 +153,10 @@ export async function startGateway(config: Config, options: { logger?: Logger } 
     });
     const dashboard = new Dashboard(store, config.publicUrl);
     const scans = new ScanCounter(store);
-    cleanup.push(() => scans.flush());
+    cleanup.push(async () => {
+      await scans.flush();
+      if (scans.waiting > 0) logger.error({ codes: scans.waiting }, "scan counts could not be written to the store");
+    });
     const demoAdminApiKey = await ensureAdminApiKey(config, store);
     if (node) {
       const logFile = path.join(config.dataDir, "chain.log");

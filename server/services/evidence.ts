@@ -22,6 +22,9 @@ import type { Queries } from "./queries";
 /** Most events one bundle carries (the batch's first ones, then its ancestors'). */
 export const MAX_EVIDENCE_EVENTS = 10_000;
 
+/** Submissions whose headers a bundle reads at once. */
+const SUBMISSIONS_AT_ONCE = 64;
+
 export interface EvidenceDeps {
   store: Store;
   queries: Queries;
@@ -63,7 +66,7 @@ export class EvidenceService {
         ),
       ];
       // Bodies, and the submissions not met before (each in batched reads), at once.
-      const [bodied, read] = await Promise.all([withBodies(store, stored), this.submissions(fresh)]);
+      const [bodied, read] = await Promise.all([withBodies(store, stored), this.submissionsInSlices(fresh)]);
       fresh.forEach((seq, i) => {
         const { evidence, tree } = read[i]!;
         submissions[evidence.id] = evidence;
@@ -124,6 +127,20 @@ export class EvidenceService {
     return { ...report, tookMs: Math.round(performance.now() - started) };
   }
 
+  /**
+   * `submissions` of `seqs`, a slice at a time: a bundle of 10,000 events may span thousands of
+   * submissions, whose headers (~34 KB of text each for 500 events) are not all read at once.
+   */
+  private async submissionsInSlices(
+    seqs: readonly number[],
+  ): Promise<{ evidence: SubmissionEvidence; tree: MerkleTree }[]> {
+    const read: { evidence: SubmissionEvidence; tree: MerkleTree }[] = [];
+    for (let from = 0; from < seqs.length; from += SUBMISSIONS_AT_ONCE) {
+      read.push(...(await this.submissions(seqs.slice(from, from + SUBMISSIONS_AT_ONCE))));
+    }
+    return read;
+  }
+
   /** The evidence of submissions `seqs`, in that order: their headers, anchors and organisations in three batched reads. */
   private async submissions(seqs: readonly number[]): Promise<{ evidence: SubmissionEvidence; tree: MerkleTree }[]> {
     if (seqs.length === 0) return [];
@@ -134,7 +151,9 @@ export class EvidenceService {
     ]);
     const reads = seqs.map((seq, i) => {
       const read = headers[i];
-      if (!read) throw new Error(`the journal has no submission ${seq}, which an indexed event names`);
+      if (!read) {
+        throw new Error(`the store has lost submission ${seq}, which an indexed event names; restore it from a backup`);
+      }
       return read;
     });
     const orgIds = [...new Set(reads.map((read) => read.header.orgId))];

@@ -9,7 +9,7 @@ import { originalEventId } from "../domain/rules";
 import { HttpError } from "../http/errors";
 import { SubmissionHeaders } from "./submission-headers";
 import { keys } from "../store/keys";
-import { completeRecords, readEvents, withBodies, type StoredEventRecord } from "../store/events";
+import { completeRecords, withBodies, type StoredEventRecord } from "../store/events";
 import type {
   BatchRecord,
   BatchState,
@@ -113,7 +113,10 @@ export interface Lineage {
 }
 
 export class Queries {
-  /** Submission headers with their Merkle trees, kept by stored text (the events page, evidence bundles). */
+  /**
+   * Submission headers with their Merkle trees, kept by stored text and read again to compare once
+   * the journal may have changed (the events page, evidence bundles).
+   */
   readonly headers: SubmissionHeaders;
 
   constructor(private readonly store: Store) {
@@ -221,7 +224,9 @@ export class Queries {
     for (const [seq, { read }] of bySeq) {
       if (!read) {
         const record = stored.find((each) => each?.submissionSeq === seq)!;
-        throw new Error(`event ${record.eventId}'s submission ${seq} is missing`);
+        throw new Error(
+          `the store has lost submission ${seq}, which event ${record.eventId} names; restore it from a backup`,
+        );
       }
       infos.set(seq, { orgId: read.header.orgId, acceptedAt: read.header.acceptedAt });
     }
@@ -364,7 +369,12 @@ export async function declarationsOf(
   const by = (await store.events.getMany(eventIds.map((id) => keys.declaration(id)))) as (string | undefined)[];
   const declarers = by.filter((id): id is string => !!id);
   if (declarers.length === 0) return eventIds.map(() => null);
-  const records = await readEvents(store, declarers);
+  // Only their bodies are wanted: not their organisations and record times (completeRecords).
+  const stored = (await store.events.getMany(declarers.map((id) => keys.event(id)))) as (
+    StoredEventRecord | undefined
+  )[];
+  stored.forEach((record, i) => record && (record.eventId ??= declarers[i]!));
+  const records = await withBodies(store, stored);
   const bodies = new Map(declarers.map((id, i) => [id, records[i]?.body as TraceEvent | undefined]));
   return by.map((declarer) => {
     const declaration = declarer ? bodies.get(declarer)?.errorDeclaration : undefined;

@@ -23,7 +23,7 @@ export const SUSPICIOUS_PLACES = 4;
 const MAX_PLACES = 20;
 const CACHE_LIMIT = 50_000;
 /** Most codes one write takes; the rest wait for the next. */
-const WRITE_BATCH = 5_000;
+export const SCAN_WRITE_BATCH = 5_000;
 
 export function looksCopied(record: ScanRecord): boolean {
   return record.count > SUSPICIOUS_SCANS || record.places.length >= SUSPICIOUS_PLACES;
@@ -56,19 +56,16 @@ export class ScanCounter {
     const key = keys.scan(batchId, serial);
     let record = this.cache.get(key);
     if (!record) {
-      // Let go of by the cache while its count still waits for the disk: that count is the latest.
-      const unwritten = this.dirty.get(key) ?? this.inFlight.get(key);
-      const stored = unwritten
-        ? { ...unwritten, places: [...unwritten.places] }
-        : ((await this.store.scans.get(key)) as ScanRecord | undefined);
-      record = stored ?? {
-        count: 0,
-        firstAt: at.toISOString(),
-        lastAt: at.toISOString(),
-        places: [],
-      };
-      // Another scan may have loaded it meanwhile: keep the one already in the map.
-      record = this.cache.get(key) ?? record;
+      const stored = this.unwritten(key) ?? ((await this.store.scans.get(key)) as ScanRecord | undefined);
+      // Another scan may have counted it meanwhile: keep its count (kept, or on its way to disk).
+      record = this.cache.get(key) ??
+        this.unwritten(key) ??
+        stored ?? {
+          count: 0,
+          firstAt: at.toISOString(),
+          lastAt: at.toISOString(),
+          places: [],
+        };
       this.remember(key, record);
     }
     record.count += 1;
@@ -77,9 +74,9 @@ export class ScanCounter {
     if (at.toISOString() > record.lastAt) record.lastAt = at.toISOString();
     if (!record.places.includes(place) && record.places.length < MAX_PLACES) record.places.push(place);
     const snapshot = { ...record, places: [...record.places] };
-    this.dirty.delete(key); // re-inserted last: the longest-waiting codes are written first
+    // A code already waiting keeps its place: the longest-waiting codes are written first.
     this.dirty.set(key, snapshot);
-    this.writing ??= this.drain();
+    this.startWriting();
     return snapshot;
   }
 
@@ -93,35 +90,52 @@ export class ScanCounter {
     return this.dirty.size;
   }
 
-  /**
-   * Writes the waiting counts, a batch at a time, until none wait. A failed write puts its counts
-   * back (unless a newer count of the code waits already) and stops: the next scan tries again.
-   */
-  private async drain(): Promise<void> {
-    try {
-      while (this.dirty.size > 0) {
-        const batch: [string, ScanRecord][] = [];
-        for (const entry of this.dirty) {
-          batch.push(entry);
-          if (batch.length === WRITE_BATCH) break;
-        }
-        for (const [key] of batch) this.dirty.delete(key);
-        this.inFlight = new Map(batch);
-        try {
-          await this.store.write(
-            batch.map(([key, snapshot]) => Store.put(this.store.scans, key, snapshot)),
-            { quiet: true },
-          );
-        } catch {
-          for (const [key, snapshot] of batch) if (!this.dirty.has(key)) this.dirty.set(key, snapshot);
-          return;
-        } finally {
-          this.inFlight = new Map();
-        }
-      }
-    } finally {
+  /** Starts the write loop unless it runs. */
+  private startWriting(): void {
+    if (this.writing) return;
+    this.writing = this.drain().then((written) => {
       this.writing = null;
+      // Counted after the loop's last look but before this ran: written now. After a failed
+      // write, not: the next scan tries again.
+      if (written && this.dirty.size > 0) this.startWriting();
+    });
+  }
+
+  /**
+   * Writes the waiting counts, a batch at a time, until none wait; false if a write failed. A
+   * failed write puts its counts back (unless a newer count of the code waits already).
+   */
+  private async drain(): Promise<boolean> {
+    while (this.dirty.size > 0) {
+      const batch: [string, ScanRecord][] = [];
+      for (const entry of this.dirty) {
+        batch.push(entry);
+        if (batch.length === SCAN_WRITE_BATCH) break;
+      }
+      for (const [key] of batch) this.dirty.delete(key);
+      this.inFlight = new Map(batch);
+      try {
+        await this.store.write(
+          batch.map(([key, snapshot]) => Store.put(this.store.scans, key, snapshot)),
+          { quiet: true },
+        );
+      } catch {
+        for (const [key, snapshot] of batch) if (!this.dirty.has(key)) this.dirty.set(key, snapshot);
+        return false;
+      } finally {
+        this.inFlight = new Map();
+      }
     }
+    return true;
+  }
+
+  /**
+   * A copy of the count of `key` that waits for the disk or is on its way there, if any: the code
+   * was let go of by the cache meanwhile, and that count is newer than the stored one.
+   */
+  private unwritten(key: string): ScanRecord | undefined {
+    const waiting = this.dirty.get(key) ?? this.inFlight.get(key);
+    return waiting && { ...waiting, places: [...waiting.places] };
   }
 
   private remember(key: string, record: ScanRecord): void {

@@ -156,6 +156,10 @@ export class Store {
    */
   async write(operations: Operation[], options: { sync?: boolean; quiet?: boolean } = {}): Promise<void> {
     if (operations.length === 0) return;
+    // The journal's read caches trust `journalGeneration`, which a quiet write does not move.
+    if (options.quiet && operations.some((op) => (op as { sublevel?: unknown }).sublevel === this.journal)) {
+      throw new Error("a quiet write must not touch the journal");
+    }
     try {
       const bodies: { type: "put"; key: string; value: string }[] = [];
       const rest: Operation[] = [];

@@ -11,6 +11,7 @@ import request from "supertest";
 
 import { eventHash } from "../../server/domain/canonical";
 import { keys } from "../../server/store/keys";
+import { Store } from "../../server/store/store";
 import { readEvent, type StoredEventRecord } from "../../server/store/events";
 import type { SubmissionAnchor, SubmissionRecord } from "../../server/store/records";
 import type { EvidenceBundle } from "../../server/verify/bundle";
@@ -148,6 +149,8 @@ describe("regulator: evidence, verification, corrections, lineage and recalls", 
     });
     it("takes each event's record time from its submission's header, read once, not from the submission infos", async function () {
       const { store } = t.gateway;
+      // A write moves the journal generation: every header is read again to compare, once.
+      await store.write([Store.put(store.meta, "test:evidence-headers", 1)]);
       const journalReads: string[] = [];
       const getMany = store.journal.getMany.bind(store.journal);
       store.journal.getMany = ((keys: string[], ...rest: unknown[]) => {
@@ -172,7 +175,7 @@ describe("regulator: evidence, verification, corrections, lineage and recalls", 
       }
       expect(journalReads.filter((key) => key.startsWith("subinfo:"))).to.deep.equal([]);
       const headerReads = journalReads.filter((key) => key.startsWith("sub:"));
-      expect(headerReads.length).to.be.at.most(Object.keys(bundle.submissions).length);
+      expect(headerReads.length).to.equal(Object.keys(bundle.submissions).length);
       expect(new Set(headerReads).size).to.equal(headerReads.length);
     });
   });

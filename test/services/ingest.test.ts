@@ -235,7 +235,9 @@ describe("event ingest", function () {
     expect(unknown.status).to.equal(404);
     await store.journal.del(keys.submission(1));
     const lost = (await queries.event(hashes[0]!).catch((e: unknown) => e)) as Error;
-    expect(lost.message).to.equal(`event ${hashes[0]}'s submission 1 is missing`);
+    expect(lost.message).to.equal(
+      `the store has lost submission 1, which event ${hashes[0]} names; restore it from a backup`,
+    );
   });
 
   it("numbers submissions and nonces in order", async function () {

@@ -108,12 +108,16 @@ describe("submission headers as the events page reads them", function () {
     const [fiveAgain, six] = await headers.getMany([5, 6]);
     expect(fiveAgain).to.equal(five);
     expect(six!.header.seq).to.equal(6);
-    expect(await headers.getMany([6, 5])).to.deep.equal([six, five]);
+    const [sixAgain, fiveThird] = await headers.getMany([6, 5]);
+    expect(sixAgain).to.equal(six);
+    expect(fiveThird).to.equal(five);
     expect(reads).to.deep.equal([[keys.submission(5)], [keys.submission(6)]]);
 
     // Any write through the store: both read again, found the same text, kept as they were.
     await store.write([Store.put(store.orgs, keys.org("0x01"), { name: "渝溯" })]);
-    expect(await headers.getMany([5, 6])).to.deep.equal([five, six]);
+    const [fiveRead, sixRead] = await headers.getMany([5, 6]);
+    expect(fiveRead).to.equal(five);
+    expect(sixRead).to.equal(six);
     expect(reads.at(-1)).to.deep.equal([keys.submission(5), keys.submission(6)]);
     reads.length = 0;
     await headers.getMany([5, 6]);
@@ -130,10 +134,10 @@ describe("submission headers as the events page reads them", function () {
     await store.journal.del(keys.submission(6));
     expect(await headers.getMany([6])).to.deep.equal([undefined]);
     // A write the store makes quietly (scan counters) never touches the journal: nothing is read.
-    expect(await headers.getMany([5])).to.deep.equal([tampered]);
+    expect((await headers.getMany([5]))[0]).to.equal(tampered);
     reads.length = 0;
     await store.write([Store.put(store.scans, "scan:x", 1)], { quiet: true });
-    expect(await headers.getMany([5])).to.deep.equal([tampered]);
+    expect((await headers.getMany([5]))[0]).to.equal(tampered);
     expect(reads).to.deep.equal([]);
   });
 

@@ -79,6 +79,24 @@ describe("Store", function () {
     expect(await readEvents(store, ["0xaa", "0xcc"])).to.deep.equal([{ ...record, body: JSON.parse(text) }, undefined]);
   });
 
+  it("moves the journal generation on every write but a quiet one, and on writes made straight to the journal; refuses a quiet write to the journal", async function () {
+    const start = store.journalGeneration;
+    await store.write([Store.put(store.orgs, keys.org("0x01"), { name: "a" })]);
+    expect(store.journalGeneration).to.equal(start + 1);
+    await store.write([Store.put(store.scans, "scan:x", 1)], { quiet: true });
+    expect(store.journalGeneration).to.equal(start + 1);
+    await store.journal.put(keys.submission(1), { seq: 1 });
+    await store.journal.del(keys.submission(1));
+    await store.journal.batch([{ type: "put", key: keys.submission(2), value: { seq: 2 } }]);
+    expect(store.journalGeneration).to.equal(start + 4);
+    const refused = await store.write([Store.put(store.journal, keys.submission(3), { seq: 3 })], { quiet: true }).then(
+      () => null,
+      (error: Error) => error,
+    );
+    expect(refused?.message).to.equal("a quiet write must not touch the journal");
+    expect(await store.journal.get(keys.submission(3))).to.equal(undefined);
+  });
+
   it("writes none of the records when their bodies cannot be written", async function () {
     (store.eventBodies as unknown as { _batch: () => Promise<void> })._batch = () =>
       Promise.reject(new Error("disk full"));
