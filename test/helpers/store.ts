@@ -6,7 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 
-import { Store } from "../../server/store/store";
+import { Store, type Sublevel } from "../../server/store/store";
 
 /** Registers the hooks; `use` receives each test's store and the temporary folder it is in. */
 export function storePerTest(name: string, use: (store: Store, dir: string) => void): void {
@@ -23,4 +23,18 @@ export function storePerTest(name: string, use: (store: Store, dir: string) => v
     store = undefined;
     dir = undefined;
   });
+}
+
+/**
+ * Records the keys each `getMany` of `sublevel` is asked for (one array a call) until `restore()`,
+ * which puts back the sublevel's own `getMany`.
+ */
+export function recordGetMany(sublevel: Sublevel): { reads: string[][]; restore(): void } {
+  const reads: string[][] = [];
+  const getMany = sublevel.getMany.bind(sublevel);
+  sublevel.getMany = ((keys: string[], ...rest: unknown[]) => {
+    reads.push(keys);
+    return (getMany as (...args: unknown[]) => unknown)(keys, ...rest);
+  }) as typeof sublevel.getMany;
+  return { reads, restore: () => delete (sublevel as { getMany?: unknown }).getMany };
 }

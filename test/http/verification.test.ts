@@ -36,6 +36,7 @@ import {
   type TestGateway,
   type TestOrg,
 } from "../helpers/gateway";
+import { recordGetMany } from "../helpers/store";
 
 describe("regulator: evidence, verification, corrections, lineage and recalls", function () {
   this.timeout(180_000);
@@ -151,20 +152,16 @@ describe("regulator: evidence, verification, corrections, lineage and recalls", 
       const { store } = t.gateway;
       // A write moves the journal generation: every header is read again to compare, once.
       await store.write([Store.put(store.meta, "test:evidence-headers", 1)]);
-      const journalReads: string[] = [];
-      const getMany = store.journal.getMany.bind(store.journal);
-      store.journal.getMany = ((keys: string[], ...rest: unknown[]) => {
-        journalReads.push(...keys);
-        return (getMany as (...args: unknown[]) => unknown)(keys, ...rest);
-      }) as typeof store.journal.getMany;
+      const recorded = recordGetMany(store.journal);
       let bundle: EvidenceBundle;
       try {
         const res = await api().get(`/api/v1/batches/${ids.giftBox}/evidence?ancestors=true`);
         expect(res.status).to.equal(200);
         bundle = res.body as EvidenceBundle;
       } finally {
-        delete (store.journal as { getMany?: unknown }).getMany;
+        recorded.restore();
       }
+      const journalReads = recorded.reads.flat();
       expect(bundle.events.length).to.be.greaterThan(5);
       for (const event of bundle.events) {
         const submission = bundle.submissions[event.submission]!;

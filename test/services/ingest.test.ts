@@ -21,6 +21,7 @@ import { readEvent } from "../../server/store/events";
 import { keys } from "../../server/store/keys";
 import type { BatchRecord, OrgRecord, RoleName, SubmissionRecord } from "../../server/store/records";
 import { Store } from "../../server/store/store";
+import { recordGetMany } from "../helpers/store";
 
 const GTIN = gtin14("0690388501001");
 const LOT = "DZ20261120-01";
@@ -207,12 +208,7 @@ describe("event ingest", function () {
     const hashes = events.map((e) => eventHash(JSON.parse(JSON.stringify(e))));
     const header = (await readSubmission(store, 1))!;
     const queries = new Queries(store);
-    const journalReads: string[] = [];
-    const getMany = store.journal.getMany.bind(store.journal);
-    store.journal.getMany = ((keys: string[], ...rest: unknown[]) => {
-      journalReads.push(...keys);
-      return (getMany as (...args: unknown[]) => unknown)(keys, ...rest);
-    }) as typeof store.journal.getMany;
+    const { reads } = recordGetMany(store.journal);
 
     const page = await queries.batchEvents(BATCH, { limit: 50 });
     expect(page.nextCursor).to.equal(null);
@@ -228,7 +224,7 @@ describe("event ingest", function () {
     });
     expect(await queries.event(hashes[1]!)).to.deep.equal(page.events[1]);
     // The header holds the organisation and record time: its copy `subinfo:1` is not read.
-    expect([...new Set(journalReads)]).to.deep.equal([keys.submission(1)]);
+    expect([...new Set(reads.flat())]).to.deep.equal([keys.submission(1)]);
 
     const unknown = (await queries.event(`0x${"ab".repeat(32)}`).catch((e: unknown) => e)) as HttpError;
     expect(unknown).to.be.instanceOf(HttpError);

@@ -12,7 +12,7 @@ import { SubmissionHeaders } from "../../server/services/submission-headers";
 import { keys } from "../../server/store/keys";
 import type { SubmissionHeader } from "../../server/store/records";
 import { Store } from "../../server/store/store";
-import { storePerTest } from "../helpers/store";
+import { recordGetMany, storePerTest } from "../helpers/store";
 
 const id = (seq: number, i: number) => "0x" + createHash("sha256").update(`${seq}/${i}`).digest("hex");
 
@@ -96,12 +96,7 @@ describe("submission headers as the events page reads them", function () {
     await put(header(5, 20));
     await put(header(6, 3));
     const headers = new SubmissionHeaders(store);
-    const reads: string[][] = [];
-    const getMany = store.journal.getMany.bind(store.journal);
-    store.journal.getMany = ((keys: string[], ...rest: unknown[]) => {
-      reads.push(keys);
-      return (getMany as (...args: unknown[]) => unknown)(keys, ...rest);
-    }) as typeof store.journal.getMany;
+    const { reads } = recordGetMany(store.journal);
 
     const [five] = await headers.getMany([5]);
     // Nothing written since: 5 is served as kept, only 6 is read.

@@ -13,6 +13,7 @@ import { Level } from "level";
 import { readEvent, readEvents } from "../../server/store/events";
 import { keys } from "../../server/store/keys";
 import { EVENT_BODIES_FOLDER, Store } from "../../server/store/store";
+import { recordGetMany } from "../helpers/store";
 
 describe("Store", function () {
   let dir: string;
@@ -143,12 +144,7 @@ describe("Store", function () {
       Store.putEventBody(2, 0, '{"n":20}'),
       Store.putEventBody(3, 0, '{"n":3}'),
     ]);
-    const infoReads: string[][] = [];
-    const getMany = store.journal.getMany.bind(store.journal);
-    store.journal.getMany = ((keys: string[], ...rest: unknown[]) => {
-      infoReads.push(keys);
-      return (getMany as (...args: unknown[]) => unknown)(keys, ...rest);
-    }) as typeof store.journal.getMany;
+    const { reads: infoReads } = recordGetMany(store.journal);
 
     const read = await readEvents(store, ["0x11", "0x03", "0xff", "0x20", "0x10"]);
     expect(read).to.deep.equal([
