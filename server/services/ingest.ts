@@ -14,7 +14,6 @@ import { batchIdOfKey } from "../domain/batch-id";
 import { canonicalize } from "../domain/canonical";
 import { batchesOf, type RuleEvent, type TraceEvent } from "../domain/events";
 import { orgIdOf } from "../domain/identifiers";
-import { submissionTree } from "../domain/merkle";
 import { checkEvent, originalEventId, type EventProblem, type RuleLookups } from "../domain/rules";
 import { HttpError } from "../http/errors";
 import { keys } from "../store/keys";
@@ -231,7 +230,9 @@ export class IngestService {
       );
     }
 
-    const root = body.root ?? submissionTree(hashes).root;
+    // prepareSubmission gives the root of every submission it found no problems in.
+    const root = body.root;
+    if (root === null) throw new Error("a prepared submission without problems came without its Merkle root");
     const nonceKey = keys.submissionNonce(org.orgId);
     const nonce = await this.nextNonce(org.orgId);
     const submission = { org: org.account, root, count: hashes.length, nonce: BigInt(nonce) };
