@@ -313,14 +313,19 @@ function collectGarbage(): { before: number; after: number } {
 }
 
 /**
- * Waits until LevelDB has stopped compacting the store (its `leveldb.stats` the same over a second,
- * and the process quiet), or `maxSeconds` passed; returns the seconds waited.
+ * Waits until LevelDB has stopped compacting the store (the `leveldb.stats` of both its databases
+ * the same over a second, and the process quiet: the stats move when a compaction ends), or
+ * `maxSeconds` passed; returns the seconds waited.
  */
 async function settleStore(store: Store, maxSeconds: number): Promise<number> {
   const started = performance.now();
   const left = () => maxSeconds - (performance.now() - started) / 1000;
-  // classic-level has it; the `level` package's types do not say so.
-  const stats = () => (store.db as unknown as { getProperty(name: string): string }).getProperty("leveldb.stats");
+  // Both databases (the events' bodies have their own). classic-level has getProperty; the `level`
+  // package's types do not say so.
+  const stats = () =>
+    [store.db, store.eventBodies]
+      .map((db) => (db as unknown as { getProperty(name: string): string }).getProperty("leveldb.stats"))
+      .join("\n");
   for (;;) {
     await settle(Math.max(left(), 0));
     const before = stats();

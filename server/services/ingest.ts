@@ -232,7 +232,7 @@ export class IngestService {
 
     // prepareSubmission gives the root of every submission it found no problems in.
     const root = body.root;
-    if (root === null) throw new Error("a prepared submission without problems came without its Merkle root");
+    if (root == null) throw new Error("a prepared submission without problems came without its Merkle root");
     const nonceKey = keys.submissionNonce(org.orgId);
     const nonce = await this.nextNonce(org.orgId);
     const submission = { org: org.account, root, count: hashes.length, nonce: BigInt(nonce) };

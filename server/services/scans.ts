@@ -82,6 +82,8 @@ export class ScanCounter {
 
   /** Resolves once every counted scan is on disk, or its write failed (shutdown, tests). */
   async flush(): Promise<void> {
+    // Counts put back by a failed write wait for the next scan: try them once more now.
+    if (this.dirty.size > 0) this.startWriting();
     while (this.writing) await this.writing;
   }
 

@@ -109,7 +109,7 @@ describe("scan counting", function () {
     expect((await store.scans.get(keys.scan("0xb", "C"))).count).to.equal(1);
   });
 
-  it("puts back the counts of a failed write and writes them with the next scan", async function () {
+  it("puts back the counts of a failed write, and writes them at the next flush or scan", async function () {
     const counter = new ScanCounter(store);
     const write = store.write.bind(store);
     let fail = true;
@@ -120,10 +120,39 @@ describe("scan counting", function () {
     expect(counter.waiting).to.equal(1);
     expect(await store.scans.get(keys.scan("0xb", "A"))).to.equal(undefined);
     fail = false;
-    await counter.record("0xb", "B", "p");
-    await counter.flush();
+    await counter.flush(); // no scan since: flush tries the waiting counts again
     expect(counter.waiting).to.equal(0);
     expect((await store.scans.get(keys.scan("0xb", "A"))).count).to.equal(1);
+    fail = true;
+    await counter.record("0xb", "B", "p");
+    await counter.flush();
+    fail = false;
+    await counter.record("0xb", "C", "p");
+    await counter.flush();
+    expect(counter.waiting).to.equal(0);
     expect((await store.scans.get(keys.scan("0xb", "B"))).count).to.equal(1);
+    expect((await store.scans.get(keys.scan("0xb", "C"))).count).to.equal(1);
+  });
+
+  it("keeps the newer count when the write of an older one fails", async function () {
+    const counter = new ScanCounter(store);
+    const write = store.write.bind(store);
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let calls = 0;
+    store.write = async (...args: Parameters<Store["write"]>) => {
+      if (++calls === 1) {
+        await gate;
+        throw new Error("disk full");
+      }
+      return write(...args);
+    };
+    await counter.record("0xb", "A", "p"); // count 1 on its way, held at the gate
+    expect((await counter.record("0xb", "A", "p")).count).to.equal(2); // count 2 waits
+    open();
+    await counter.flush(); // the write of 1 fails; 2 is not replaced by it
+    await counter.flush();
+    expect(counter.waiting).to.equal(0);
+    expect((await store.scans.get(keys.scan("0xb", "A"))).count).to.equal(2);
   });
 });
