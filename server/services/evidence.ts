@@ -44,7 +44,9 @@ export class EvidenceService {
     const batch = await queries.batch(batchId);
     const ancestors = options.ancestors ? ((await queries.lineage(batchId, "up")).batches as BatchRecord[]) : [];
     const submissions: Record<string, SubmissionEvidence> = {};
-    const submissionBySeq = new Map<number, { digest: string; tree: MerkleTree }>();
+    // Each submission's digest once its evidence is in; its tree is used for a slice and let go
+    // (a bundle of 10,000 events may span thousands of submissions, 32 KB of tree each).
+    const digestBySeq = new Map<number, string>();
     // What a compact record leaves to its submission, from the headers read for the evidence.
     const infos = new Map<number, SubmissionInfo>();
     const events: EvidenceBundle["events"] = [];
@@ -57,36 +59,50 @@ export class EvidenceService {
       const stored = (await store.events.getMany(taken.map((id) => keys.event(id)))) as (
         StoredEventRecord | undefined
       )[];
-      stored.forEach((record, i) => record && (record.eventId ??= taken[i]!));
-      const fresh = [
-        ...new Set(
-          stored.flatMap((record) =>
-            record && !submissionBySeq.has(record.submissionSeq) ? [record.submissionSeq] : [],
-          ),
-        ),
-      ];
-      // Bodies, and the submissions not met before (each in batched reads), at once.
-      const [bodied, read] = await Promise.all([withBodies(store, stored), this.submissionsInSlices(fresh)]);
-      fresh.forEach((seq, i) => {
-        const { evidence, tree } = read[i]!;
-        submissions[evidence.id] = evidence;
-        submissionBySeq.set(seq, { digest: evidence.id, tree });
-        infos.set(seq, { orgId: evidence.organisation.orgId, acceptedAt: evidence.acceptedAt });
+      // Where each submission's events are among `stored`, submissions in the order first met.
+      const positions = new Map<number, number[]>();
+      stored.forEach((record, i) => {
+        if (!record) return;
+        record.eventId ??= taken[i]!;
+        let at = positions.get(record.submissionSeq);
+        if (!at) positions.set(record.submissionSeq, (at = []));
+        at.push(i);
       });
+      const seqs = [...positions.keys()];
+      const proofs: string[][] = [];
+      // The bodies, and meanwhile the submissions a slice at a time: their evidence when not met
+      // before, and their events' proofs.
+      const [bodied] = await Promise.all([
+        withBodies(store, stored),
+        (async () => {
+          for (let from = 0; from < seqs.length; from += SUBMISSIONS_AT_ONCE) {
+            const slice = seqs.slice(from, from + SUBMISSIONS_AT_ONCE);
+            const read = await this.submissions(slice, (seq) => !digestBySeq.has(seq));
+            slice.forEach((seq, i) => {
+              const { evidence, tree } = read[i]!;
+              if (evidence) {
+                submissions[evidence.id] = evidence;
+                digestBySeq.set(seq, evidence.id);
+                infos.set(seq, { orgId: evidence.organisation.orgId, acceptedAt: evidence.acceptedAt });
+              }
+              for (const at of positions.get(seq)!) proofs[at] = tree.proof(stored[at]!.index);
+            });
+          }
+        })(),
+      ]);
       // Every submission's info is in hand: this reads nothing.
       const records = (await completeRecords(store, taken, bodied, infos)) as (EventRecord | undefined)[];
-      for (const record of records) {
-        if (!record) continue;
-        const submission = submissionBySeq.get(record.submissionSeq)!;
+      records.forEach((record, i) => {
+        if (!record) return;
         events.push({
           eventId: record.eventId,
           batchId: each.batchId,
           body: record.body,
           recordTime: record.recordTime,
-          submission: submission.digest,
-          proof: submission.tree.proof(record.index),
+          submission: digestBySeq.get(record.submissionSeq)!,
+          proof: proofs[i]!,
         });
-      }
+      });
     }
     const evidenceOf = (record: BatchRecord): BatchEvidence => ({
       batchId: record.batchId,
@@ -128,27 +144,23 @@ export class EvidenceService {
   }
 
   /**
-   * `submissions` of `seqs`, a slice at a time: a bundle of 10,000 events may span thousands of
-   * submissions, whose headers (~34 KB of text each for 500 events) are not all read at once.
+   * The trees of submissions `seqs`, in that order, and the evidence of those `wanted` (headers,
+   * then their anchors and organisations: batched reads); null for the others.
    */
-  private async submissionsInSlices(
+  private async submissions(
     seqs: readonly number[],
-  ): Promise<{ evidence: SubmissionEvidence; tree: MerkleTree }[]> {
-    const read: { evidence: SubmissionEvidence; tree: MerkleTree }[] = [];
-    for (let from = 0; from < seqs.length; from += SUBMISSIONS_AT_ONCE) {
-      read.push(...(await this.submissions(seqs.slice(from, from + SUBMISSIONS_AT_ONCE))));
-    }
-    return read;
-  }
-
-  /** The evidence of submissions `seqs`, in that order: their headers, anchors and organisations in three batched reads. */
-  private async submissions(seqs: readonly number[]): Promise<{ evidence: SubmissionEvidence; tree: MerkleTree }[]> {
+    wanted: (seq: number) => boolean,
+  ): Promise<{ evidence: SubmissionEvidence | null; tree: MerkleTree }[]> {
     if (seqs.length === 0) return [];
     const { store, queries } = this.deps;
-    const [headers, anchors] = await Promise.all([
+    const needed = seqs.filter(wanted);
+    const [headers, anchorList] = await Promise.all([
       queries.headers.getMany(seqs),
-      store.anchors.getMany(seqs.map((seq) => keys.submissionAnchor(seq))) as Promise<(SubmissionAnchor | undefined)[]>,
+      store.anchors.getMany(needed.map((seq) => keys.submissionAnchor(seq))) as Promise<
+        (SubmissionAnchor | undefined)[]
+      >,
     ]);
+    const anchors = new Map(needed.map((seq, i) => [seq, anchorList[i]]));
     const reads = seqs.map((seq, i) => {
       const read = headers[i];
       if (!read) {
@@ -156,12 +168,13 @@ export class EvidenceService {
       }
       return read;
     });
-    const orgIds = [...new Set(reads.map((read) => read.header.orgId))];
+    const orgIds = [...new Set(reads.filter((_, i) => anchors.has(seqs[i]!)).map((read) => read.header.orgId))];
     const orgs = (await store.orgs.getMany(orgIds.map((orgId) => keys.org(orgId)))) as (OrgRecord | undefined)[];
     const orgById = new Map(orgIds.map((orgId, i) => [orgId, orgs[i]]));
     return reads.map(({ header: record, tree }, i) => {
+      if (!anchors.has(seqs[i]!)) return { evidence: null, tree };
       const org = orgById.get(record.orgId);
-      const anchor = anchors[i];
+      const anchor = anchors.get(seqs[i]!);
       const evidence: SubmissionEvidence = {
         id: record.digest,
         organisation: { orgId: record.orgId, uscc: org?.uscc ?? "", name: org?.name ?? "" },

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { Wallet, verifyTypedData, type BaseWallet, type TypedDataDomain } from "ethers";
+import { Wallet, verifyTypedData, type BaseWallet, type Provider, type TypedDataDomain } from "ethers";
 
 import { LEDGER_TYPES, ledgerDomain, submissionDigest } from "../../server/chain/typed-data";
 import { canonicalize, eventHash } from "../../server/domain/canonical";
@@ -17,6 +17,8 @@ import { HttpError } from "../../server/http/errors";
 import { IngestService, readSubmission, type SubmissionAccepted } from "../../server/services/ingest";
 import { PreparePool } from "../../server/services/prepare-pool";
 import { Queries } from "../../server/services/queries";
+import { EvidenceService } from "../../server/services/evidence";
+import { sensorReading } from "../../bench/lib/events";
 import { readEvent } from "../../server/store/events";
 import { keys } from "../../server/store/keys";
 import type { BatchRecord, OrgRecord, RoleName, SubmissionRecord } from "../../server/store/records";
@@ -234,6 +236,34 @@ describe("event ingest", function () {
     expect(lost.message).to.equal(
       `the store has lost submission 1, which event ${hashes[0]} names; restore it from a backup`,
     );
+  });
+
+  it("gives an evidence bundle across more submissions than it reads at once, each proof leading to its root", async function () {
+    const count = 70; // over the 64 submissions the bundle reads at once
+    const timeBase = Date.parse("2026-11-21T00:00:00+08:00");
+    for (let n = 0; n < count; n++) {
+      await ingest.submit(PRODUCER, {
+        body: { events: [sensorReading(n, EPC_CLASS, timeBase)] },
+        idempotencyKey: null,
+      });
+    }
+    const evidence = new EvidenceService({
+      store,
+      queries: new Queries(store),
+      publicUrl: "http://localhost:8080",
+      ledger: { chainId: "31337", address: "0x5FbDB2315678afecb367f032d93F642f64180aa3", deployBlock: 0 },
+      provider: undefined as unknown as Provider, // a bundle reads only the store
+    });
+    const bundle = await evidence.bundle(BATCH);
+    expect(bundle.events.length).to.equal(count);
+    expect(Object.keys(bundle.submissions).length).to.equal(count);
+    for (const event of bundle.events) {
+      const submission = bundle.submissions[event.submission]!;
+      expect(verifySubmissionProof(submission.root, event.eventId, event.proof), event.eventId).to.equal(true);
+      expect(event.recordTime).to.equal(submission.acceptedAt);
+      expect(submission.organisation.orgId).to.equal(PRODUCER.orgId);
+      expect(submission.anchor).to.equal(null);
+    }
   });
 
   it("numbers submissions and nonces in order", async function () {
