@@ -17,16 +17,9 @@
 import type { Provider } from "ethers";
 
 import { merkleTree } from "../domain/merkle";
-import { eventRecords, eventsOf, indexSubmission } from "../services/ingest";
+import { eventRecords, eventsOf, indexSubmission, putSubmissionInfo } from "../services/ingest";
 import { keys } from "../store/keys";
-import type {
-  AnchorOnChain,
-  AnchorRecord,
-  ChainIdentity,
-  SubmissionAnchor,
-  SubmissionHeader,
-  SubmissionInfo,
-} from "../store/records";
+import type { AnchorOnChain, AnchorRecord, ChainIdentity, SubmissionAnchor, SubmissionHeader } from "../store/records";
 import { Store, type Operation } from "../store/store";
 import { rangeOf } from "./chain-records";
 import { reindexChain } from "./indexer";
@@ -74,9 +67,8 @@ export async function rebuildIndex(
     // Journals from before the event records were the events' copy keep them themselves: the
     // event records are made from those.
     // Each submission's info (organisation, record time) is a copy of its header's: written again.
-    const info: SubmissionInfo = { orgId: header.orgId, acceptedAt: header.acceptedAt };
     await writer.add([
-      ...(legacy ? eventRecords(store, record) : [Store.put(store.journal, keys.submissionInfo(header.seq), info)]),
+      ...(legacy ? eventRecords(store, record) : [putSubmissionInfo(store, header)]),
       ...indexSubmission(store, record),
     ]);
     if (++submissions % 1000 === 0) onProgress({ stage: "events", done: submissions, total: null });

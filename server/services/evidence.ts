@@ -11,7 +11,7 @@ import { ChainUnavailableError } from "../chain/errors";
 import { batchUri } from "../domain/digital-link";
 import type { MerkleTree } from "../domain/merkle";
 import { keys } from "../store/keys";
-import { completeRecords, withBodies, type StoredEventRecord } from "../store/events";
+import { completeRecords, readRecords, withBodies } from "../store/events";
 import type { BatchRecord, EventRecord, OrgRecord, SubmissionAnchor, SubmissionInfo } from "../store/records";
 import type { Store } from "../store/store";
 import { EVIDENCE_FORMAT, type BatchEvidence, type EvidenceBundle, type SubmissionEvidence } from "../verify/bundle";
@@ -56,14 +56,11 @@ export class EvidenceService {
       const room = MAX_EVIDENCE_EVENTS - events.length;
       if (ids.length > room) truncated = true;
       const taken = ids.slice(0, Math.max(room, 0));
-      const stored = (await store.events.getMany(taken.map((id) => keys.event(id)))) as (
-        StoredEventRecord | undefined
-      )[];
+      const stored = await readRecords(store, taken);
       // Where each submission's events are among `stored`, submissions in the order first met.
       const positions = new Map<number, number[]>();
       stored.forEach((record, i) => {
         if (!record) return;
-        record.eventId ??= taken[i]!;
         let at = positions.get(record.submissionSeq);
         if (!at) positions.set(record.submissionSeq, (at = []));
         at.push(i);

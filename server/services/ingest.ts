@@ -24,11 +24,10 @@ import type {
   OrgRecord,
   PendingHold,
   SubmissionHeader,
-  SubmissionInfo,
   SubmissionRecord,
 } from "../store/records";
 import { Store, type Operation } from "../store/store";
-import { compactRecord, readEvent, readEvents } from "../store/events";
+import { compactRecord, readEvent, readEvents, submissionInfoOf } from "../store/events";
 import { Mutex } from "../util/mutex";
 import { blockingHold, blockingHolds } from "./holds";
 import { parseJsonBody, prepareSubmission, type PreparedSubmission } from "./prepare";
@@ -564,8 +563,7 @@ export function eventRecords(
   texts?: readonly string[],
   batchIds?: string[][],
 ): Operation[] {
-  const info: SubmissionInfo = { orgId: record.orgId, acceptedAt: record.acceptedAt };
-  const ops: Operation[] = [Store.put(store.journal, keys.submissionInfo(record.seq), info)];
+  const ops: Operation[] = [putSubmissionInfo(store, record)];
   record.eventIds.forEach((eventId, index) => {
     const body = record.events[index] as TraceEvent;
     ops.push(
@@ -578,6 +576,11 @@ export function eventRecords(
     );
   });
   return ops;
+}
+
+/** The `put` of a submission's info (`subinfo:<seq>`, journal): a copy of two fields of its header. */
+export function putSubmissionInfo(store: Store, header: SubmissionHeader): Operation {
+  return Store.put(store.journal, keys.submissionInfo(header.seq), submissionInfoOf(header));
 }
 
 /** The index records of an accepted submission (batch events, declarations, custody); `reindex` uses it too. */

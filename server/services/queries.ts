@@ -9,7 +9,7 @@ import { originalEventId } from "../domain/rules";
 import { HttpError } from "../http/errors";
 import { SubmissionHeaders } from "./submission-headers";
 import { keys } from "../store/keys";
-import { completeRecords, withBodies, type StoredEventRecord } from "../store/events";
+import { completeRecords, readRecords, submissionInfoOf, withBodies } from "../store/events";
 import type {
   BatchRecord,
   BatchState,
@@ -206,10 +206,7 @@ export class Queries {
    * compact record leaves to its submission, so its `subinfo:` copy is not read here.
    */
   private async views(eventIds: readonly string[]): Promise<(EventView | undefined)[]> {
-    const stored = (await this.store.events.getMany(eventIds.map((id) => keys.event(id)))) as (
-      StoredEventRecord | undefined
-    )[];
-    stored.forEach((record, i) => record && (record.eventId ??= eventIds[i]!));
+    const stored = await readRecords(this.store, eventIds);
     const seqs = [...new Set(stored.flatMap((record) => (record ? [record.submissionSeq] : [])))];
     const [bodied, headers, anchors, declarations] = await Promise.all([
       withBodies(this.store, stored),
@@ -228,7 +225,7 @@ export class Queries {
           `the store has lost submission ${seq}, which event ${record.eventId} names; restore it from a backup`,
         );
       }
-      infos.set(seq, { orgId: read.header.orgId, acceptedAt: read.header.acceptedAt });
+      infos.set(seq, submissionInfoOf(read.header));
     }
     // Every submission's info is in hand: this reads nothing.
     const records = (await completeRecords(this.store, eventIds, bodied, infos)) as (EventRecord | undefined)[];
@@ -370,11 +367,7 @@ export async function declarationsOf(
   const declarers = by.filter((id): id is string => !!id);
   if (declarers.length === 0) return eventIds.map(() => null);
   // Only their bodies are wanted: not their organisations and record times (completeRecords).
-  const stored = (await store.events.getMany(declarers.map((id) => keys.event(id)))) as (
-    StoredEventRecord | undefined
-  )[];
-  stored.forEach((record, i) => record && (record.eventId ??= declarers[i]!));
-  const records = await withBodies(store, stored);
+  const records = await withBodies(store, await readRecords(store, declarers));
   const bodies = new Map(declarers.map((id, i) => [id, records[i]?.body as TraceEvent | undefined]));
   return by.map((declarer) => {
     const declaration = declarer ? bodies.get(declarer)?.errorDeclaration : undefined;

@@ -28,10 +28,32 @@ export function compactRecord(submissionSeq: number, index: number, batchIds: st
 /** The records of events `eventIds`, bodies included; undefined for an event the store does not have. */
 export async function readEvents(store: Store, eventIds: readonly string[]): Promise<(EventRecord | undefined)[]> {
   if (eventIds.length === 0) return [];
+  const records = await readRecords(store, eventIds);
+  return (await withBodies(store, await completeRecords(store, eventIds, records))) as (EventRecord | undefined)[];
+}
+
+/**
+ * The records of events `eventIds` as stored, each with its id (undefined for an event the store
+ * does not have): for readers that complete them another way (completeRecords with the infos they
+ * have) or want only their bodies (withBodies).
+ */
+export async function readRecords(
+  store: Store,
+  eventIds: readonly string[],
+): Promise<(StoredEventRecord | undefined)[]> {
   const records = (await store.events.getMany(eventIds.map((id) => keys.event(id)))) as (
     StoredEventRecord | undefined
   )[];
-  return (await withBodies(store, await completeRecords(store, eventIds, records))) as (EventRecord | undefined)[];
+  records.forEach((record, i) => record && (record.eventId ??= eventIds[i]!));
+  return records;
+}
+
+/**
+ * A submission's info: the copy of its header's organisation and record time that its events'
+ * compact records leave to it.
+ */
+export function submissionInfoOf(header: Pick<SubmissionHeader, "orgId" | "acceptedAt">): SubmissionInfo {
+  return { orgId: header.orgId, acceptedAt: header.acceptedAt };
 }
 
 /**
@@ -63,7 +85,7 @@ export async function completeRecords(
     const fromHeaders = new Map(lost.map((seq, i) => [seq, headers[i]]));
     seqs.forEach((seq, i) => {
       const header = fromHeaders.get(seq);
-      const info = read[i] ?? (header && { orgId: header.orgId, acceptedAt: header.acceptedAt });
+      const info = read[i] ?? (header && submissionInfoOf(header));
       if (!info) {
         throw new Error(`the store has lost submission ${seq} (its header and info); restore it from a backup`);
       }
