@@ -9,10 +9,9 @@
  * made of 404s. With `gatewayPid`, each result also has the CPU time the gateway process spent per
  * request (Linux /proc), which other load on the machine hardly moves.
  */
-import { readFileSync } from "node:fs";
-
 import autocannon from "autocannon";
 
+import { processCpuMs } from "../lib/cpu";
 import { quantile } from "../lib/report";
 
 interface LoadJob {
@@ -60,21 +59,8 @@ export interface SequentialResult {
 
 const input = JSON.parse(process.argv[2]!) as Input;
 
-/** Linux's USER_HZ: /proc counts CPU time in 1/100 s on every architecture Node runs on. */
-const TICKS_PER_SECOND = 100;
-
 /** CPU milliseconds the gateway process used so far (utime + stime), or null. */
-function gatewayCpuMs(): number | null {
-  if (input.gatewayPid === null) return null;
-  try {
-    const stat = readFileSync(`/proc/${input.gatewayPid}/stat`, "utf8");
-    // Fields after the command name in parentheses, from field 3 (state): utime is 14, stime 15.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
-  } catch {
-    return null;
-  }
-}
+const gatewayCpuMs = (): number | null => (input.gatewayPid === null ? null : processCpuMs(input.gatewayPid));
 
 const perRequest = (before: number | null, after: number | null, requests: number): number | null =>
   before === null || after === null || requests === 0 ? null : (after - before) / requests;

@@ -3,8 +3,10 @@
  * sensor events (sensor_reporting, each on one of the producer's batches) to /api/v1/events for
  * `seconds`, with custodial signing. One submission in `sampleEvery` is followed until it reads as
  * anchored (polled every 100 ms) to measure the time from its 202 to its anchor. Prints one JSON
- * line with the counts and latencies.
+ * line with the counts, the latencies and the CPU the watched processes, this one and the whole
+ * machine used while the load ran.
  */
+import { cpuSnapshot, cpuUsed } from "../lib/cpu";
 import { quantile } from "../lib/report";
 import { sensorReading } from "../lib/events";
 
@@ -19,6 +21,8 @@ interface Input {
   sampleEvery: number;
   /** Events are timed from here on, a millisecond apart (never in the future, after production). */
   timeBase: number;
+  /** Processes whose CPU time to report, by name (e.g. the gateway, the hardhat node). */
+  watch: Record<string, number[]>;
 }
 
 const input = JSON.parse(process.argv[2]!) as Input;
@@ -46,6 +50,7 @@ async function main(): Promise<void> {
   const errors: Record<string, number> = {};
   let events = 0;
   let submissions = 0;
+  const cpuBefore = cpuSnapshot(input.watch);
   const started = performance.now();
   const until = started + input.seconds * 1000;
 
@@ -94,6 +99,7 @@ async function main(): Promise<void> {
 
   await Promise.all(Array.from({ length: input.concurrency }, worker));
   const loadSeconds = (performance.now() - started) / 1000;
+  const cpu = cpuUsed(cpuBefore, cpuSnapshot(input.watch));
   following = false;
   await follower;
 
@@ -115,6 +121,7 @@ async function main(): Promise<void> {
         p99: quantile(lags, 0.99),
         max: lags.at(-1) ?? NaN,
       },
+      cpu,
     }),
   );
 }

@@ -2,9 +2,12 @@
  * The baseline, from its own process: the usual EVM design, one `NaiveEventLog.recordEvent`
  * transaction per event, sent through the same `hardhat node` by `senders` of its unlocked accounts
  * at once for `seconds` (each waits for its receipt, as an API that confirms writes must). Prints
- * one JSON line with the events recorded and the gas they used.
+ * one JSON line with the events recorded, the gas they used and the CPU the watched processes, this
+ * one and the whole machine used meanwhile.
  */
 import { Contract, JsonRpcProvider } from "ethers";
+
+import { cpuSnapshot, cpuUsed } from "../lib/cpu";
 
 interface Input {
   rpc: string;
@@ -15,6 +18,8 @@ interface Input {
   batchId: string;
   /** A realistic event body (the same cold-chain reading YuTrace ingests). */
   eventJson: string;
+  /** Processes whose CPU time to report, by name (e.g. the hardhat node). */
+  watch: Record<string, number[]>;
 }
 
 const input = JSON.parse(process.argv[2]!) as Input;
@@ -24,6 +29,7 @@ async function main(): Promise<void> {
   let events = 0;
   let gas = 0n;
   const errors: Record<string, number> = {};
+  const cpuBefore = cpuSnapshot(input.watch);
   const started = performance.now();
   const until = started + input.seconds * 1000;
   let n = 0;
@@ -46,6 +52,7 @@ async function main(): Promise<void> {
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const cpu = cpuUsed(cpuBefore, cpuSnapshot(input.watch));
   provider.destroy();
   console.log(
     JSON.stringify({
@@ -54,6 +61,7 @@ async function main(): Promise<void> {
       eventsPerSecond: events / seconds,
       gasPerEvent: events > 0 ? Number(gas) / events : NaN,
       errors,
+      cpu,
     }),
   );
 }

@@ -5,10 +5,12 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import os from "node:os";
 import { ContractFactory, Interface, JsonRpcProvider } from "ethers";
 
 import { batchUri } from "../../server/domain/digital-link";
 import { batchIdOf } from "../../server/domain/batch-id";
+import type { CpuUsed } from "../lib/cpu";
 import type { Figure } from "../lib/report";
 import { progress } from "../lib/report";
 import { BENCH_GTIN, call, createBatches, createOrg, ROOT, runDriver, startStack } from "../lib/stack";
@@ -25,6 +27,7 @@ interface IngestResult {
   errors: Record<string, number>;
   acceptMs: { p50: number; p99: number; max: number };
   anchorLagMs: { n: number; unanchored: number; p50: number; p99: number; max: number };
+  cpu: CpuUsed;
 }
 
 interface NaiveResult {
@@ -33,6 +36,7 @@ interface NaiveResult {
   eventsPerSecond: number;
   gasPerEvent: number;
   errors: Record<string, number>;
+  cpu: CpuUsed;
 }
 
 const ANCHORED = new Interface([
@@ -70,6 +74,7 @@ export async function ingest(options: IngestOptions): Promise<Figure[]> {
         concurrency: connections,
         sampleEvery: 5,
         timeBase: Date.now() - 2 * 86_400_000,
+        watch: { gateway: [stack.yt.child.pid!], chain: stack.yt.childPids },
       },
       (seconds + 180) * 1000,
     );
@@ -96,7 +101,10 @@ export async function ingest(options: IngestOptions): Promise<Figure[]> {
     }
 
     progress(`baseline: ${naiveSeconds} s of one NaiveEventLog transaction per event, 8 senders, same node`);
-    const naive = await naiveBaseline(provider, stack.yt.chainUrl, naiveSeconds, batchIdOf(BENCH_GTIN, lots[0]!));
+    const naive = await naiveBaseline(provider, stack.yt.chainUrl, naiveSeconds, batchIdOf(BENCH_GTIN, lots[0]!), {
+      gateway: [stack.yt.child.pid!],
+      chain: stack.yt.childPids,
+    });
     provider.destroy();
 
     const gasPerEvent = Number(anchorGas) / Math.max(anchoredEvents, 1);
@@ -138,10 +146,71 @@ export async function ingest(options: IngestOptions): Promise<Figure[]> {
         },
         note: `${anchors} anchor transactions, ${anchoredEvents} events, ${anchorGas} gas`,
       },
+      ...cpuFigures(result, naive),
     ];
   } finally {
     await stack.stop();
   }
+}
+
+/**
+ * Where the CPU went, from /proc (none elsewhere than Linux): what the machine spent per event in
+ * the ingest run and in the baseline, and how many cores 100× the baseline would take at this run's
+ * cost per event. Both runs have the machine to themselves; the machine's busy time counts every
+ * process on it (gateway, hardhat node, load generator, this orchestrator).
+ */
+function cpuFigures(ingest: IngestResult, naive: NaiveResult): Figure[] {
+  const busy = ingest.cpu.machineBusyMs;
+  const naiveBusy = naive.cpu.machineBusyMs;
+  if (busy === null || naiveBusy === null || ingest.events === 0 || naive.events === 0) return [];
+  const cores = os.cpus().length;
+  const perEvent = (busy * 1000) / ingest.events;
+  const naivePerEvent = (naiveBusy * 1000) / naive.events;
+  const us = (ms: number | null | undefined, events: number) =>
+    ms == null ? "n/a" : `${Math.round((ms * 1000) / events)} µs`;
+  const pct = (share: number | null) => (share === null ? "n/a" : `${Math.round(share * 100)} %`);
+  const ofCore = (ms: number | null | undefined, seconds: number) =>
+    ms == null ? "n/a" : `${Math.round(ms / (10 * seconds))} % of a core`;
+  const needed = (100 * naive.eventsPerSecond * perEvent) / 1e6;
+  // The gateway's main thread, its two busiest others (under this load the prepare worker and
+  // LevelDB's compaction thread) and the rest (V8's and libuv's helpers).
+  const threads = ({ cpu, events }: IngestResult) => {
+    const gateway = cpu.threads.gateway;
+    if (!gateway) return "n/a";
+    const [first = 0, second = 0, ...rest] = gateway.others;
+    const restMs = rest.reduce((a, b) => a + b, 0);
+    return `main thread ${us(gateway.main, events)}, next two ${us(first, events)} and ${us(second, events)}, ${rest.length} others ${us(restMs, events)}`;
+  };
+  return [
+    {
+      part: "ingest",
+      what: "CPU the machine spent per event accepted (every process: gateway, hardhat node, load generator), /proc",
+      value: perEvent,
+      unit: "µs",
+      target: null,
+      baseline: {
+        what: "the same per event of one NaiveEventLog transaction per event",
+        value: naivePerEvent,
+        unit: "µs",
+        ratio: naivePerEvent / perEvent,
+      },
+      note:
+        `ingest: gateway ${us(ingest.cpu.processes.gateway, ingest.events)} (all its threads: ${threads(ingest)}), hardhat node ` +
+        `${us(ingest.cpu.processes.chain, ingest.events)}, load generator ${us(ingest.cpu.self, ingest.events)}; ` +
+        `machine busy ${pct(ingest.cpu.machineBusyShare)} of its ${cores} cores. Baseline: hardhat node ` +
+        `${us(naive.cpu.processes.chain, naive.events)} (${ofCore(naive.cpu.processes.chain, naive.seconds)}), ` +
+        `senders ${us(naive.cpu.self, naive.events)}; machine busy ${pct(naive.cpu.machineBusyShare)}`,
+    },
+    {
+      part: "ingest",
+      what: "cores that 100× the baseline's events/s would take at this run's CPU per event (100 × baseline events/s × CPU per event)",
+      value: needed,
+      unit: "cores",
+      target: null,
+      baseline: { what: "cores this machine has", value: cores, unit: "cores", ratio: needed / cores },
+      note: `100 × ${Math.round(naive.eventsPerSecond)} events/s = ${Math.round(100 * naive.eventsPerSecond)} events/s at ${Math.round(perEvent)} µs an event; the ingest run had the machine ${pct(ingest.cpu.machineBusyShare)} busy`,
+    },
+  ];
 }
 
 async function waitUntilAnchored(url: string): Promise<void> {
@@ -160,6 +229,7 @@ async function naiveBaseline(
   rpc: string,
   seconds: number,
   batchId: string,
+  watch: Record<string, number[]>,
 ): Promise<NaiveResult> {
   const artifact = JSON.parse(
     await readFile(path.join(ROOT, "artifacts/contracts/bench/NaiveEventLog.sol/NaiveEventLog.json"), "utf8"),
@@ -190,7 +260,7 @@ async function naiveBaseline(
   });
   return runDriver<NaiveResult>(
     "naive",
-    { rpc, address: await log.getAddress(), accounts: senders, seconds, batchId, eventJson },
+    { rpc, address: await log.getAddress(), accounts: senders, seconds, batchId, eventJson, watch },
     (seconds + 120) * 1000,
   );
 }

@@ -20,6 +20,7 @@ import { startGateway } from "../../server/gateway";
 import { Store } from "../../server/store/store";
 import { killYuTrace, startYuTrace, stopYuTrace, type YuTraceProcess } from "../../test/helpers/e2e";
 import type { LoadResult, SequentialResult } from "../drivers/autocannon";
+import { processCpuMs } from "../lib/cpu";
 import type { Figure } from "../lib/report";
 import { progress } from "../lib/report";
 import { FIXED_BATCH_EVENTS, prepareSeed, type GrowResult, type Seeder } from "../lib/seed";
@@ -341,19 +342,17 @@ async function settleStore(store: Store, maxSeconds: number): Promise<number> {
  */
 async function settle(maxSeconds: number, pid?: number): Promise<number> {
   const started = performance.now();
-  const cpuMs = async (): Promise<number> => {
+  const cpuMs = (): number => {
     if (pid === undefined) {
       const { user, system } = process.cpuUsage();
       return (user + system) / 1000;
     }
-    // utime and stime, fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 per second on Linux)
-    const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1]!.split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    return processCpuMs(pid) ?? 0;
   };
   while ((performance.now() - started) / 1000 < maxSeconds) {
-    const before = await cpuMs();
+    const before = cpuMs();
     await new Promise((resolve) => setTimeout(resolve, 500));
-    if ((await cpuMs()) - before < 50) break;
+    if (cpuMs() - before < 50) break;
   }
   return (performance.now() - started) / 1000;
 }
