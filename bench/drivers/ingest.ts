@@ -3,10 +3,11 @@
  * sensor events (sensor_reporting, each on one of the producer's batches) to /api/v1/events for
  * `seconds`, with custodial signing. One submission in `sampleEvery` is followed until it reads as
  * anchored (polled every 100 ms) to measure the time from its 202 to its anchor. Prints one JSON
- * line with the counts, the latencies and the CPU the watched processes, this one and the whole
- * machine used while the load ran.
+ * line with the counts, the latencies, and CPU snapshots of the watched processes and the machine
+ * (bench/lib/cpu.ts) at the load's start and end, with this process's own CPU time over the load: the
+ * bench part finishes the account once everything is anchored.
  */
-import { cpuSnapshot, cpuUsed } from "../lib/cpu";
+import { cpuSnapshot } from "../lib/cpu";
 import { quantile } from "../lib/report";
 import { sensorReading } from "../lib/events";
 
@@ -99,7 +100,7 @@ async function main(): Promise<void> {
 
   await Promise.all(Array.from({ length: input.concurrency }, worker));
   const loadSeconds = (performance.now() - started) / 1000;
-  const cpu = cpuUsed(cpuBefore, cpuSnapshot(input.watch));
+  const cpuAtEnd = cpuSnapshot(input.watch);
   following = false;
   await follower;
 
@@ -121,7 +122,7 @@ async function main(): Promise<void> {
         p99: quantile(lags, 0.99),
         max: lags.at(-1) ?? NaN,
       },
-      cpu,
+      cpu: { atStart: cpuBefore, atEnd: cpuAtEnd, selfMs: cpuAtEnd.self - cpuBefore.self },
     }),
   );
 }

@@ -10,7 +10,8 @@ import { ContractFactory, Interface, JsonRpcProvider } from "ethers";
 
 import { batchUri } from "../../server/domain/digital-link";
 import { batchIdOf } from "../../server/domain/batch-id";
-import type { CpuUsed } from "../lib/cpu";
+import { EVENT_BODIES_FOLDER } from "../../server/store/store";
+import { cpuSnapshot, cpuUsed, waitUntilQuiet, type CpuSnapshot, type CpuUsed } from "../lib/cpu";
 import type { Figure } from "../lib/report";
 import { progress } from "../lib/report";
 import { BENCH_GTIN, call, createBatches, createOrg, ROOT, runDriver, startStack } from "../lib/stack";
@@ -27,7 +28,7 @@ interface IngestResult {
   errors: Record<string, number>;
   acceptMs: { p50: number; p99: number; max: number };
   anchorLagMs: { n: number; unanchored: number; p50: number; p99: number; max: number };
-  cpu: CpuUsed;
+  cpu: { atStart: CpuSnapshot; atEnd: CpuSnapshot; selfMs: number };
 }
 
 interface NaiveResult {
@@ -36,6 +37,7 @@ interface NaiveResult {
   eventsPerSecond: number;
   gasPerEvent: number;
   errors: Record<string, number>;
+  /** Over the baseline's run, from its driver: every receipt is in, so all its work is. */
   cpu: CpuUsed;
 }
 
@@ -62,6 +64,8 @@ export async function ingest(options: IngestOptions): Promise<Figure[]> {
     // Several factories posting at once; with submissions prepared on a worker thread, 8 in flight
     // keep both the worker and the main thread busy (4 left the main thread waiting).
     const connections = Number(process.env.BENCH_INGEST_CONNECTIONS ?? 8);
+    // The processes whose CPU the account names: the gateway (all its threads) and its hardhat node.
+    const watch = { gateway: [stack.yt.child.pid!], chain: stack.yt.childPids };
     progress(`ingest: ${seconds} s of submissions of 500 sensor events, ${connections} connections`);
     const result = await runDriver<IngestResult>(
       "ingest",
@@ -74,13 +78,27 @@ export async function ingest(options: IngestOptions): Promise<Figure[]> {
         concurrency: connections,
         sampleEvery: 5,
         timeBase: Date.now() - 2 * 86_400_000,
-        watch: { gateway: [stack.yt.child.pid!], chain: stack.yt.childPids },
+        watch,
       },
       (seconds + 180) * 1000,
     );
     if (Object.keys(result.errors).length > 0) progress(`ingest errors: ${JSON.stringify(result.errors)}`);
     progress(`ingest: ${Math.round(result.eventsPerSecond)} events/s; waiting until everything is anchored`);
+    const returned = performance.now();
     await waitUntilAnchored(stack.yt.url);
+    // The account runs until the gateway has anchored everything and finished the compactions the
+    // load set off: until it uses under 10 % of a core (at most 60 s).
+    await waitUntilQuiet(60, stack.yt.child.pid!);
+    const ingestCpu: IngestCpu = {
+      load: cpuUsed(result.cpu.atStart, result.cpu.atEnd),
+      all: cpuUsed(result.cpu.atStart, cpuSnapshot(watch)),
+      tailSeconds: (performance.now() - returned) / 1000,
+      generatorMs: result.cpu.selfMs,
+      stalls: {
+        main: await writeStalls(path.join(stack.yt.dataDir, "store")),
+        bodies: await writeStalls(path.join(stack.yt.dataDir, "store", EVENT_BODIES_FOLDER)),
+      },
+    };
 
     // Gas of every anchor the load caused, from the chain itself.
     const lastBlock = await provider.getBlockNumber();
@@ -101,10 +119,13 @@ export async function ingest(options: IngestOptions): Promise<Figure[]> {
     }
 
     progress(`baseline: ${naiveSeconds} s of one NaiveEventLog transaction per event, 8 senders, same node`);
-    const naive = await naiveBaseline(provider, stack.yt.chainUrl, naiveSeconds, batchIdOf(BENCH_GTIN, lots[0]!), {
-      gateway: [stack.yt.child.pid!],
-      chain: stack.yt.childPids,
-    });
+    const naive = await naiveBaseline(
+      provider,
+      stack.yt.chainUrl,
+      naiveSeconds,
+      batchIdOf(BENCH_GTIN, lots[0]!),
+      watch,
+    );
     provider.destroy();
 
     const gasPerEvent = Number(anchorGas) / Math.max(anchoredEvents, 1);
@@ -146,69 +167,135 @@ export async function ingest(options: IngestOptions): Promise<Figure[]> {
         },
         note: `${anchors} anchor transactions, ${anchoredEvents} events, ${anchorGas} gas`,
       },
-      ...cpuFigures(result, naive),
+      ...cpuFigures(result, ingestCpu, naive),
     ];
   } finally {
     await stack.stop();
   }
 }
 
+/** The ingest run's CPU: snapshots from the driver (load start and end) and from here (all anchored, quiet). */
+interface IngestCpu {
+  /** The load alone: the machine's busy share, the gateway's threads, the load generator's own time. */
+  load: CpuUsed;
+  /** From the load's start until every submission was anchored and the gateway quiet. */
+  all: CpuUsed;
+  /** Seconds after the load until the gateway was quiet. */
+  tailSeconds: number;
+  /** The load generator's own CPU milliseconds over the load. */
+  generatorMs: number;
+  /** Times each LevelDB database made writes wait since the gateway started (null: no LOG to read). */
+  stalls: { main: number | null; bodies: number | null };
+}
+
 /**
- * Where the CPU went, from /proc (none elsewhere than Linux): what the machine spent per event in
- * the ingest run and in the baseline, and how many cores 100× the baseline would take at this run's
- * cost per event. Both runs have the machine to themselves; the machine's busy time counts every
- * process on it (gateway, hardhat node, load generator, this orchestrator).
+ * How many times LevelDB made writers wait (its LOG's "waiting..." lines: a memtable full while the
+ * one before is still being written out, or too many level-0 tables) in the database in `folder`
+ * since it was opened. The two databases share LevelDB's one background thread.
  */
-function cpuFigures(ingest: IngestResult, naive: NaiveResult): Figure[] {
-  const busy = ingest.cpu.machineBusyMs;
-  const naiveBusy = naive.cpu.machineBusyMs;
-  if (busy === null || naiveBusy === null || ingest.events === 0 || naive.events === 0) return [];
-  const cores = os.cpus().length;
-  const perEvent = (busy * 1000) / ingest.events;
-  const naivePerEvent = (naiveBusy * 1000) / naive.events;
+async function writeStalls(folder: string): Promise<number | null> {
+  try {
+    return (await readFile(path.join(folder, "LOG"), "utf8")).split("\n").filter((line) => line.endsWith("waiting..."))
+      .length;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Where the CPU went, from /proc (no figures elsewhere than Linux): what an event accepted cost the
+ * gateway, its main thread (which accepts submissions one at a time) and the whole machine, against
+ * what 100× the baseline's events/s would allow and what one transaction per event costs. The
+ * gateway's and the machine's figures run until every submission is anchored and the gateway is
+ * quiet, so anchoring and the compactions the load set off are in them.
+ */
+function cpuFigures(ingest: IngestResult, cpu: IngestCpu, naive: NaiveResult): Figure[] {
+  const gatewayMs = cpu.all.processes.gateway;
+  const mainMs = cpu.load.threads.gateway?.main ?? null;
+  const busyMs = cpu.all.machineBusyMs;
+  const naiveBusyMs = naive.cpu.machineBusyMs;
+  if (gatewayMs == null || mainMs === null || busyMs === null || naiveBusyMs === null) return [];
+  if (ingest.events === 0 || naive.events === 0) return [];
+  const cpus = os.availableParallelism();
+  const perEvent = (ms: number | null | undefined, events: number) => (ms == null ? NaN : (ms * 1000) / events);
   const us = (ms: number | null | undefined, events: number) =>
-    ms == null ? "n/a" : `${Math.round((ms * 1000) / events)} µs`;
+    ms == null ? "n/a" : `${Math.round(perEvent(ms, events))} µs`;
   const pct = (share: number | null) => (share === null ? "n/a" : `${Math.round(share * 100)} %`);
   const ofCore = (ms: number | null | undefined, seconds: number) =>
     ms == null ? "n/a" : `${Math.round(ms / (10 * seconds))} % of a core`;
-  const needed = (100 * naive.eventsPerSecond * perEvent) / 1e6;
-  // The gateway's main thread, its two busiest others (under this load the prepare worker and
-  // LevelDB's compaction thread) and the rest (V8's and libuv's helpers).
-  const threads = ({ cpu, events }: IngestResult) => {
-    const gateway = cpu.threads.gateway;
-    if (!gateway) return "n/a";
-    const [first = 0, second = 0, ...rest] = gateway.others;
-    const restMs = rest.reduce((a, b) => a + b, 0);
-    return `main thread ${us(gateway.main, events)}, next two ${us(first, events)} and ${us(second, events)}, ${rest.length} others ${us(restMs, events)}`;
+  // 100× the baseline's events/s leaves this much CPU an event: on every logical CPU, or on one thread.
+  const target = 100 * naive.eventsPerSecond;
+  const budgetAll = (cpus * 1e6) / target;
+  const budgetOne = 1e6 / target;
+  const saturated = (cpu.load.machineBusyShare ?? 0) >= 0.9;
+  const busy = `the machine was busy ${pct(cpu.load.machineBusyShare)} of its ${cpus} logical CPUs' time during the load${saturated ? "" : " (not saturated: part of the time something else bounded events/s, such as LevelDB's write stalls)"}, steal ${cpu.load.machineStealMs ?? "n/a"} ms`;
+  const threads = cpu.load.threads.gateway;
+  const [first, second, ...others] = threads?.others ?? [];
+  const load = ingest.events;
+  // The machine's count (/proc/stat) and the processes' differ by a few per cent: a "rest" below
+  // zero is that difference, not CPU.
+  const rest = (busy: number, used: CpuUsed, own: number, events: number) => {
+    const ms = busy - Object.values(used.processes).reduce<number>((sum, p) => sum + (p ?? 0), own);
+    return ms > 0 ? us(ms, events) : "none";
   };
+  const gatewayNaive = naive.cpu.processes.gateway;
   return [
     {
       part: "ingest",
-      what: "CPU the machine spent per event accepted (every process: gateway, hardhat node, load generator), /proc",
-      value: perEvent,
+      what: "gateway CPU per event accepted, all its threads, from the load's start until all is anchored and it is quiet (/proc)",
+      value: perEvent(gatewayMs, load),
+      unit: "µs",
+      target: null,
+      baseline: {
+        what: `what 100× the baseline's events/s would leave an event on all ${cpus} logical CPUs: ${cpus} s ÷ ${Math.round(target)} events`,
+        value: budgetAll,
+        unit: "µs",
+        ratio: budgetAll / perEvent(gatewayMs, load),
+      },
+      note:
+        `during the load: main thread ${us(mainMs, load)}, the next two ${us(first, load)} and ${us(second, load)} ` +
+        `(under this load the prepare worker and LevelDB's compaction thread), ${others.length} others (V8's and ` +
+        `libuv's helpers) ${us(
+          others.reduce((a, b) => a + b, 0),
+          load,
+        )}, threads ended ${us(threads?.ended, load)}; after it, ` +
+        `${cpu.tailSeconds.toFixed(1)} s from the load generator's return until anchored and quiet: ${us(gatewayMs - (cpu.load.processes.gateway ?? 0), load)}; ${busy}; ` +
+        `LevelDB made writes wait ${cpu.stalls.main ?? "n/a"} times in the main database and ${cpu.stalls.bodies ?? "n/a"} in the events' bodies' (one compaction thread for both)`,
+    },
+    {
+      part: "ingest",
+      what: "gateway main thread CPU per event accepted during the load (it accepts submissions one at a time)",
+      value: perEvent(mainMs, load),
+      unit: "µs",
+      target: null,
+      baseline: {
+        what: `what 100× the baseline's events/s would leave an event on one thread: 1 s ÷ ${Math.round(target)} events`,
+        value: budgetOne,
+        unit: "µs",
+        ratio: budgetOne / perEvent(mainMs, load),
+      },
+      note: `the main thread was busy ${ofCore(mainMs, ingest.seconds)} during the load`,
+    },
+    {
+      part: "ingest",
+      what: "machine CPU per event accepted: every process on it (gateway, hardhat node, load generator, the bench), until all is anchored (/proc)",
+      value: perEvent(busyMs, load),
       unit: "µs",
       target: null,
       baseline: {
         what: "the same per event of one NaiveEventLog transaction per event",
-        value: naivePerEvent,
+        value: perEvent(naiveBusyMs, naive.events),
         unit: "µs",
-        ratio: naivePerEvent / perEvent,
+        ratio: perEvent(naiveBusyMs, naive.events) / perEvent(busyMs, load),
       },
       note:
-        `ingest: gateway ${us(ingest.cpu.processes.gateway, ingest.events)} (all its threads: ${threads(ingest)}), hardhat node ` +
-        `${us(ingest.cpu.processes.chain, ingest.events)}, load generator ${us(ingest.cpu.self, ingest.events)}; ` +
-        `machine busy ${pct(ingest.cpu.machineBusyShare)} of its ${cores} cores. Baseline: hardhat node ` +
-        `${us(naive.cpu.processes.chain, naive.events)} (${ofCore(naive.cpu.processes.chain, naive.seconds)}), ` +
-        `senders ${us(naive.cpu.self, naive.events)}; machine busy ${pct(naive.cpu.machineBusyShare)}`,
-    },
-    {
-      part: "ingest",
-      what: "cores that 100× the baseline's events/s would take at this run's CPU per event (100 × baseline events/s × CPU per event)",
-      value: needed,
-      unit: "cores",
-      target: null,
-      baseline: { what: "cores this machine has", value: cores, unit: "cores", ratio: needed / cores },
-      note: `100 × ${Math.round(naive.eventsPerSecond)} events/s = ${Math.round(100 * naive.eventsPerSecond)} events/s at ${Math.round(perEvent)} µs an event; the ingest run had the machine ${pct(ingest.cpu.machineBusyShare)} busy`,
+        `ingest: gateway ${us(gatewayMs, load)}, hardhat node ${us(cpu.all.processes.chain, load)}, load generator ` +
+        `${us(cpu.generatorMs, load)}, the rest (the bench's polling, other processes) ` +
+        `${rest(busyMs, cpu.all, cpu.generatorMs, load)}. Baseline: hardhat node ` +
+        `${us(naive.cpu.processes.chain, naive.events)} (${ofCore(naive.cpu.processes.chain, naive.seconds)}), senders ` +
+        `${us(naive.cpu.self, naive.events)}, gateway (indexing the baseline's blocks) ${us(gatewayNaive, naive.events)}, ` +
+        `the rest ${rest(naiveBusyMs, naive.cpu, naive.cpu.self, naive.events)}; machine busy ` +
+        `${pct(naive.cpu.machineBusyShare)}`,
     },
   ];
 }

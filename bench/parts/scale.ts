@@ -20,7 +20,7 @@ import { startGateway } from "../../server/gateway";
 import { Store } from "../../server/store/store";
 import { killYuTrace, startYuTrace, stopYuTrace, type YuTraceProcess } from "../../test/helpers/e2e";
 import type { LoadResult, SequentialResult } from "../drivers/autocannon";
-import { processCpuMs } from "../lib/cpu";
+import { waitUntilQuiet } from "../lib/cpu";
 import type { Figure } from "../lib/report";
 import { progress } from "../lib/report";
 import { FIXED_BATCH_EVENTS, prepareSeed, type GrowResult, type Seeder } from "../lib/seed";
@@ -91,7 +91,7 @@ export async function scale(options: ScaleOptions): Promise<Figure[]> {
         // size is read with a heap of ~80 MB. Without it (--trace-gc, 17:36 run) the reads at 1M ran
         // with ~350 MB of old space, against ~100 MB at 10k, and young collections of 4-8 ms instead
         // of 2-4. It did not settle the events page's p99 at 1M (BENCHMARKS.md).
-        const waited = await settle(options.quick ? 10 : 180);
+        const waited = await waitUntilQuiet(options.quick ? 10 : 180);
         // The same reads once first, not measured: on the tables the loader left (900,000 events in
         // ~30 s, four times ingest's target rate) they set off LevelDB's compactions, which then ran
         // beside the measured reads at 1M (leveldb.stats before and after, 23:56 experiment:
@@ -328,31 +328,10 @@ async function settleStore(store: Store, maxSeconds: number): Promise<number> {
       .map((db) => (db as unknown as { getProperty(name: string): string }).getProperty("leveldb.stats"))
       .join("\n");
   for (;;) {
-    await settle(Math.max(left(), 0));
+    await waitUntilQuiet(Math.max(left(), 0));
     const before = stats();
     await new Promise((resolve) => setTimeout(resolve, 1000));
     if (stats() === before || left() <= 0) break;
-  }
-  return (performance.now() - started) / 1000;
-}
-
-/**
- * Waits until a process (this one by default: the gateway and its LevelDB threads run in it here)
- * uses under 10 % of a core over half a second, or `maxSeconds` passed; returns the seconds waited.
- */
-async function settle(maxSeconds: number, pid?: number): Promise<number> {
-  const started = performance.now();
-  const cpuMs = (): number => {
-    if (pid === undefined) {
-      const { user, system } = process.cpuUsage();
-      return (user + system) / 1000;
-    }
-    return processCpuMs(pid) ?? 0;
-  };
-  while ((performance.now() - started) / 1000 < maxSeconds) {
-    const before = cpuMs();
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    if (cpuMs() - before < 50) break;
   }
   return (performance.now() - started) / 1000;
 }
@@ -455,7 +434,7 @@ async function memoryUnderLoad(yt: YuTraceProcess, seeder: Seeder, seconds: numb
   // A gateway opened on a store another process just wrote compacts it first: LevelDB reads the
   // tables it merges through memory maps, which count as the process's file-backed RSS (page cache
   // the kernel can take back) until they are deleted. Measure the steady state, after that.
-  const waited = await settle(180, pid);
+  const waited = await waitUntilQuiet(180, pid);
   progress(`scale: the gateway's process was quiet after ${waited.toFixed(1)} s`);
   const idleSampler = rssSampler(pid);
   await new Promise((resolve) => setTimeout(resolve, 2000));

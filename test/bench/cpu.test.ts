@@ -1,16 +1,98 @@
 /**
- * The bench's CPU accounts (bench/lib/cpu.ts), on this process and a worker thread of it: what the
- * ingest part's CPU figures are made of.
+ * The bench's CPU accounts (bench/lib/cpu.ts): the /proc parsers on fixed text, the account between
+ * two snapshots on made-up readings, and the readings themselves on this process and a worker
+ * thread of it — what the ingest part's CPU figures are made of.
  */
-import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { expect } from "chai";
 
-import { cpuSnapshot, cpuUsed, machineCpu, processCpuMs, threadCpuMs } from "../../bench/lib/cpu";
+import {
+  cpuSnapshot,
+  cpuUsed,
+  machineCpu,
+  MS_PER_TICK,
+  parseMachineCpu,
+  parseStatCpuMs,
+  processCpuMs,
+  threadCpuMs,
+  waitUntilQuiet,
+  type CpuSnapshot,
+} from "../../bench/lib/cpu";
+
+/** Each of utime and stime is rounded down to whole ticks: two ticks of slack. */
+const ROUNDING = 2 * MS_PER_TICK;
+
+describe("bench CPU accounts: parsing /proc", () => {
+  it("reads utime + stime after the command name, whatever the name holds", () => {
+    // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime …
+    const stat = "4242 (my (odd) name) S 1 4242 4242 0 -1 4194304 100 0 0 0 123 45 0 0 20 0 11 0 957518 1 2 3";
+    expect(parseStatCpuMs(stat)).to.equal((123 + 45) * MS_PER_TICK);
+    expect(parseStatCpuMs("garbage")).to.equal(null);
+  });
+
+  it("counts the machine's busy time without steal, guest or idle", () => {
+    //                 user nice system idle iowait irq softirq steal guest guest_nice
+    const procStat = "cpu  100 5 50 1000 20 3 2 7 40 1\ncpu0 50 2 25 500 10 1 1 3 20 0\nintr 1 2 3\n";
+    expect(parseMachineCpu(procStat)).to.deep.equal({
+      busyMs: (100 + 5 + 50 + 3 + 2) * MS_PER_TICK,
+      idleMs: (1000 + 20) * MS_PER_TICK,
+      stealMs: 7 * MS_PER_TICK,
+    });
+    expect(parseMachineCpu("intr 1 2 3\n")).to.equal(null);
+  });
+
+  it("accounts between two snapshots: the main thread by its id, others busiest first, threads started and ended in between", () => {
+    const before: CpuSnapshot = {
+      processes: { gateway: 1000, chain: 50, gone: 10 },
+      threads: {
+        gateway: {
+          pid: 10,
+          cpu: [
+            [10, 400],
+            [11, 300],
+            [12, 200],
+            [14, 100],
+          ],
+        },
+      },
+      self: 5,
+      machine: { busyMs: 1000, idleMs: 1000, stealMs: 0 },
+    };
+    const after: CpuSnapshot = {
+      processes: { gateway: 2000, chain: 80, gone: null },
+      // 12 ended; 13 started; 14 is an id used again by a new thread (its time went down).
+      threads: {
+        gateway: {
+          pid: 10,
+          cpu: [
+            [10, 700],
+            [11, 500],
+            [13, 100],
+            [14, 30],
+          ],
+        },
+      },
+      self: 25,
+      machine: { busyMs: 1600, idleMs: 1400, stealMs: 30 },
+    };
+    const used = cpuUsed(before, after);
+    expect(used.processes).to.deep.equal({ gateway: 1000, chain: 30, gone: null });
+    expect(used.threads.gateway).to.deep.equal({
+      main: 300,
+      others: [200, 100, 30],
+      ended: 1000 - (300 + 200 + 100 + 30),
+    });
+    expect(used.self).to.equal(20);
+    expect(used.machineBusyMs).to.equal(600);
+    expect(used.machineBusyShare).to.equal(0.6);
+    expect(used.machineStealMs).to.equal(30);
+  });
+});
 
 const linux = process.platform === "linux";
 
-/** Keeps the calling thread busy until it has used `ms` of CPU by its own /proc count. */
+/** A worker that keeps its thread busy until it has used `ms` of CPU by its own /proc count, then waits. */
 const BURN = `
   const { readFileSync } = require("node:fs");
   const { workerData, parentPort } = require("node:worker_threads");
@@ -22,10 +104,12 @@ const BURN = `
   const start = cpu();
   let x = 0;
   while (cpu() - start < workerData.ms) for (let i = 0; i < 1e5; i++) x += i;
+  // Stays (its port listened to) until terminated, so that its thread is still there to be read.
+  parentPort.on("message", () => undefined);
   parentPort.postMessage(x);
 `;
 
-/** Runs a worker thread until it has used `ms` of CPU, and `then` while it is still there. */
+/** Runs a worker thread until it has used `ms` of CPU, and `then` while its thread is still there. */
 function burnInWorker<T>(ms: number, then: () => T): Promise<T> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(BURN, { eval: true, workerData: { ms } });
@@ -37,37 +121,49 @@ function burnInWorker<T>(ms: number, then: () => T): Promise<T> {
   });
 }
 
+/** Keeps this thread busy until process.cpuUsage() has counted `ms` more. */
 function burnHere(ms: number): void {
-  const start = processCpuMs(process.pid)!;
+  const cpu = () => {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1000;
+  };
+  const start = cpu();
   let x = 0;
-  while (processCpuMs(process.pid)! - start < ms) for (let i = 0; i < 1e5; i++) x += i;
+  while (cpu() - start < ms) for (let i = 0; i < 1e5; i++) x += i;
   expect(x).to.be.greaterThan(0);
 }
 
-(linux ? describe : describe.skip)("bench CPU accounts (/proc)", () => {
-  it("reads a process's CPU time, and null for a process that is gone", () => {
-    const before = processCpuMs(process.pid);
-    expect(before).to.be.a("number");
-    burnHere(100);
-    expect(processCpuMs(process.pid)! - before!).to.be.at.least(100);
-
-    const gone = spawnSync(process.execPath, ["-e", ""]).pid;
-    expect(processCpuMs(gone)).to.equal(null);
-    expect(threadCpuMs(gone).size).to.equal(0);
+(linux ? describe : describe.skip)("bench CPU accounts: reading /proc", () => {
+  it("reads this process's CPU time as process.cpuUsage() counts it", () => {
+    burnHere(50);
+    const usage = () => {
+      const { user, system } = process.cpuUsage();
+      return (user + system) / 1000;
+    };
+    const low = usage();
+    const proc = processCpuMs(process.pid)!;
+    const high = usage();
+    expect(proc).to.be.within(low - ROUNDING, high + ROUNDING);
   });
 
-  it("lists the main thread by the process id among the threads", () => {
-    const threads = threadCpuMs(process.pid);
-    expect(threads.has(process.pid)).to.equal(true);
-    expect(threads.size).to.be.greaterThan(1); // V8's and libuv's helpers at least
+  it("reads null, and no threads, for a process id that is never handed out", () => {
+    const pidMax = Number(readFileSync("/proc/sys/kernel/pid_max", "utf8"));
+    expect(processCpuMs(pidMax)).to.equal(null);
+    expect(threadCpuMs(pidMax)).to.deep.equal([]);
+    expect(cpuSnapshot({ gone: [pidMax] }).processes.gone).to.equal(null);
   });
 
-  it("counts the machine's busy time within its total", () => {
+  it("lists the main thread, by the process's id, among the threads", () => {
+    const tids = threadCpuMs(process.pid).map(([tid]) => tid);
+    expect(tids).to.include(process.pid);
+    expect(tids.length).to.be.greaterThan(1); // V8's and libuv's helpers at least
+  });
+
+  it("counts this process's work in the machine's busy time", () => {
     const before = machineCpu()!;
     burnHere(100);
     const after = machineCpu()!;
-    expect(after.busyMs - before.busyMs).to.be.at.least(100);
-    expect(after.totalMs - before.totalMs).to.be.at.least(after.busyMs - before.busyMs);
+    expect(after.busyMs - before.busyMs).to.be.at.least(100 - ROUNDING);
   });
 
   it("charges a worker thread's CPU to another thread than the main one, a thread started in between included", async () => {
@@ -75,15 +171,23 @@ function burnHere(ms: number): void {
     const before = cpuSnapshot(watch);
     const used = cpuUsed(before, await burnInWorker(300, () => cpuSnapshot(watch)));
 
-    expect(used.processes.self).to.be.at.least(300);
+    expect(used.processes.self).to.be.at.least(300 - ROUNDING);
     expect(used.processes.none).to.equal(null);
     const threads = used.threads.self!;
-    expect(threads.others[0]).to.be.at.least(300);
-    expect(threads.others).to.deep.equal([...threads.others].sort((a, b) => b - a));
+    expect(threads.others[0]).to.be.at.least(300 - ROUNDING);
     // The main thread only waited for the worker.
     expect(threads.main).to.be.a("number").and.lessThan(threads.others[0]!);
     expect(used.threads.none).to.equal(undefined);
-    expect(used.machineBusyMs).to.be.at.least(300);
     expect(used.machineBusyShare).to.be.within(0, 1);
+  });
+
+  it("waits until a process is quiet, and fails for one that is gone", async () => {
+    const waited = await waitUntilQuiet(5, process.pid);
+    expect(waited).to.be.within(0.4, 5.5);
+    const pidMax = Number(readFileSync("/proc/sys/kernel/pid_max", "utf8"));
+    let failure: unknown;
+    await waitUntilQuiet(5, pidMax).catch((error: unknown) => (failure = error));
+    expect(failure).to.be.instanceOf(Error);
+    expect((failure as Error).message).to.match(new RegExp(`process ${pidMax} is gone`));
   });
 });
