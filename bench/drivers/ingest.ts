@@ -101,6 +101,7 @@ async function main(): Promise<void> {
   await Promise.all(Array.from({ length: input.concurrency }, worker));
   const loadSeconds = (performance.now() - started) / 1000;
   const cpuAtEnd = cpuSnapshot(input.watch);
+  const loadEndedAt = Date.now();
   following = false;
   await follower;
 
@@ -122,7 +123,7 @@ async function main(): Promise<void> {
         p99: quantile(lags, 0.99),
         max: lags.at(-1) ?? NaN,
       },
-      cpu: { atStart: cpuBefore, atEnd: cpuAtEnd, selfMs: cpuAtEnd.self - cpuBefore.self },
+      cpu: { atStart: cpuBefore, atEnd: cpuAtEnd, selfMs: cpuAtEnd.self - cpuBefore.self, loadEndedAt },
     }),
   );
 }

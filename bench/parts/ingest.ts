@@ -11,7 +11,15 @@ import { ContractFactory, Interface, JsonRpcProvider } from "ethers";
 import { batchUri } from "../../server/domain/digital-link";
 import { batchIdOf } from "../../server/domain/batch-id";
 import { EVENT_BODIES_FOLDER } from "../../server/store/store";
-import { cpuSnapshot, cpuUsed, waitUntilQuiet, type CpuSnapshot, type CpuUsed } from "../lib/cpu";
+import {
+  cpuSnapshot,
+  cpuUsed,
+  processCpuMs,
+  waitUntilQuiet,
+  writeStallsIn,
+  type CpuSnapshot,
+  type CpuUsed,
+} from "../lib/cpu";
 import type { Figure } from "../lib/report";
 import { progress } from "../lib/report";
 import { BENCH_GTIN, call, createBatches, createOrg, ROOT, runDriver, startStack } from "../lib/stack";
@@ -28,7 +36,7 @@ interface IngestResult {
   errors: Record<string, number>;
   acceptMs: { p50: number; p99: number; max: number };
   anchorLagMs: { n: number; unanchored: number; p50: number; p99: number; max: number };
-  cpu: { atStart: CpuSnapshot; atEnd: CpuSnapshot; selfMs: number };
+  cpu: { atStart: CpuSnapshot; atEnd: CpuSnapshot; selfMs: number; loadEndedAt: number };
 }
 
 interface NaiveResult {
@@ -61,8 +69,8 @@ export async function ingest(options: IngestOptions): Promise<Figure[]> {
     const ledger = (await call<{ address: string }>(stack, "GET", "/api/v1/ledger")).address;
     const firstBlock = (await provider.getBlockNumber()) + 1;
 
-    // Several factories posting at once; with submissions prepared on a worker thread, 8 in flight
-    // keep both the worker and the main thread busy (4 left the main thread waiting).
+    // Several factories posting at once: 8 in flight (4 left the main thread waiting; 16 gave the
+    // same events/s as 8 on 2 cores).
     const connections = Number(process.env.BENCH_INGEST_CONNECTIONS ?? 8);
     // The processes whose CPU the account names: the gateway (all its threads) and its hardhat node.
     const watch = { gateway: [stack.yt.child.pid!], chain: stack.yt.childPids };
@@ -84,15 +92,17 @@ export async function ingest(options: IngestOptions): Promise<Figure[]> {
     );
     if (Object.keys(result.errors).length > 0) progress(`ingest errors: ${JSON.stringify(result.errors)}`);
     progress(`ingest: ${Math.round(result.eventsPerSecond)} events/s; waiting until everything is anchored`);
-    const returned = performance.now();
     await waitUntilAnchored(stack.yt.url);
     // The account runs until the gateway has anchored everything and finished the compactions the
-    // load set off: until it uses under 10 % of a core (at most 60 s).
-    await waitUntilQuiet(60, stack.yt.child.pid!);
+    // load set off: until it uses under 10 % of a core (at most 60 s; no wait without /proc).
+    const gatewayPid = stack.yt.child.pid!;
+    const quiet = processCpuMs(gatewayPid) === null ? null : (await waitUntilQuiet(60, gatewayPid)) < 60;
     const ingestCpu: IngestCpu = {
       load: cpuUsed(result.cpu.atStart, result.cpu.atEnd),
-      all: cpuUsed(result.cpu.atStart, cpuSnapshot(watch)),
-      tailSeconds: (performance.now() - returned) / 1000,
+      // The two snapshots are of different processes (the driver's, this one's): no `self` here.
+      all: { ...cpuUsed(result.cpu.atStart, cpuSnapshot(watch)), self: NaN },
+      tailSeconds: (Date.now() - result.cpu.loadEndedAt) / 1000,
+      quiet,
       generatorMs: result.cpu.selfMs,
       stalls: {
         main: await writeStalls(path.join(stack.yt.dataDir, "store")),
@@ -180,23 +190,19 @@ interface IngestCpu {
   load: CpuUsed;
   /** From the load's start until every submission was anchored and the gateway quiet. */
   all: CpuUsed;
-  /** Seconds after the load until the gateway was quiet. */
+  /** Seconds from the load's end (the driver's last snapshot) until everything was anchored and the gateway quiet. */
   tailSeconds: number;
+  /** Whether the gateway was quiet within 60 s of that (null: not known, without /proc). */
+  quiet: boolean | null;
   /** The load generator's own CPU milliseconds over the load. */
   generatorMs: number;
-  /** Times each LevelDB database made writes wait since the gateway started (null: no LOG to read). */
+  /** Writes each LevelDB database stopped since the gateway started (null: no LOG to read). */
   stalls: { main: number | null; bodies: number | null };
 }
 
-/**
- * How many times LevelDB made writers wait (its LOG's "waiting..." lines: a memtable full while the
- * one before is still being written out, or too many level-0 tables) in the database in `folder`
- * since it was opened. The two databases share LevelDB's one background thread.
- */
 async function writeStalls(folder: string): Promise<number | null> {
   try {
-    return (await readFile(path.join(folder, "LOG"), "utf8")).split("\n").filter((line) => line.endsWith("waiting..."))
-      .length;
+    return writeStallsIn(await readFile(path.join(folder, "LOG"), "utf8"));
   } catch {
     return null;
   }
@@ -228,7 +234,14 @@ function cpuFigures(ingest: IngestResult, cpu: IngestCpu, naive: NaiveResult): F
   const budgetAll = (cpus * 1e6) / target;
   const budgetOne = 1e6 / target;
   const saturated = (cpu.load.machineBusyShare ?? 0) >= 0.9;
-  const busy = `the machine was busy ${pct(cpu.load.machineBusyShare)} of its ${cpus} logical CPUs' time during the load${saturated ? "" : " (not saturated: part of the time something else bounded events/s, such as LevelDB's write stalls)"}, steal ${cpu.load.machineStealMs ?? "n/a"} ms`;
+  const stalled = (cpu.stalls.main ?? 0) + (cpu.stalls.bodies ?? 0) > 0;
+  const unsaturated = stalled
+    ? " (not saturated: part of the time the writes waited on LevelDB, below)"
+    : " (not saturated: part of the time something else than the CPU bounded events/s)";
+  const busy = `the machine was busy ${pct(cpu.load.machineBusyShare)} of its ${cpus} logical CPUs' time during the load${saturated ? "" : unsaturated}, steal ${cpu.load.machineStealMs ?? "n/a"} ms`;
+  const tail =
+    `${cpu.tailSeconds.toFixed(1)} s from the load's end until all was anchored and ` +
+    (cpu.quiet === false ? "the gateway still not quiet after 60 s" : "the gateway quiet");
   const threads = cpu.load.threads.gateway;
   const [first, second, ...others] = threads?.others ?? [];
   const load = ingest.events;
@@ -254,13 +267,14 @@ function cpuFigures(ingest: IngestResult, cpu: IngestCpu, naive: NaiveResult): F
       },
       note:
         `during the load: main thread ${us(mainMs, load)}, the next two ${us(first, load)} and ${us(second, load)} ` +
-        `(under this load the prepare worker and LevelDB's compaction thread), ${others.length} others (V8's and ` +
-        `libuv's helpers) ${us(
+        `(presumably the prepare worker and LevelDB's compaction thread: Node names no thread), ${others.length} ` +
+        `others (V8's and libuv's helpers) ${us(
           others.reduce((a, b) => a + b, 0),
           load,
         )}, threads ended ${us(threads?.ended, load)}; after it, ` +
-        `${cpu.tailSeconds.toFixed(1)} s from the load generator's return until anchored and quiet: ${us(gatewayMs - (cpu.load.processes.gateway ?? 0), load)}; ${busy}; ` +
-        `LevelDB made writes wait ${cpu.stalls.main ?? "n/a"} times in the main database and ${cpu.stalls.bodies ?? "n/a"} in the events' bodies' (one compaction thread for both)`,
+        `${tail}: ${us(gatewayMs - (cpu.load.processes.gateway ?? 0), load)}; ${busy}; LevelDB stopped writes ` +
+        `${cpu.stalls.main ?? "n/a"} times in the main database and ${cpu.stalls.bodies ?? "n/a"} in the events' ` +
+        `bodies' (their LOGs; one background thread for both)`,
     },
     {
       part: "ingest",
@@ -278,12 +292,12 @@ function cpuFigures(ingest: IngestResult, cpu: IngestCpu, naive: NaiveResult): F
     },
     {
       part: "ingest",
-      what: "machine CPU per event accepted: every process on it (gateway, hardhat node, load generator, the bench), until all is anchored (/proc)",
+      what: "machine CPU per event accepted: every process on it (gateway, hardhat node, load generator, the bench), from the load's start until all is anchored and the gateway quiet (/proc)",
       value: perEvent(busyMs, load),
       unit: "µs",
       target: null,
       baseline: {
-        what: "the same per event of one NaiveEventLog transaction per event",
+        what: "the same per event of one NaiveEventLog transaction per event, over the baseline's run (to its last receipt)",
         value: perEvent(naiveBusyMs, naive.events),
         unit: "µs",
         ratio: perEvent(naiveBusyMs, naive.events) / perEvent(busyMs, load),

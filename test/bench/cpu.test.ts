@@ -17,6 +17,7 @@ import {
   processCpuMs,
   threadCpuMs,
   waitUntilQuiet,
+  writeStallsIn,
   type CpuSnapshot,
 } from "../../bench/lib/cpu";
 
@@ -88,6 +89,71 @@ describe("bench CPU accounts: parsing /proc", () => {
     expect(used.machineBusyShare).to.equal(0.6);
     expect(used.machineStealMs).to.equal(30);
   });
+
+  it("counts a gap under a tick a thread as rounding, and a process watched under another pid from zero", () => {
+    const at = (ms: number, cpu: [number, number][], pid = 10): CpuSnapshot => ({
+      processes: { gateway: ms },
+      threads: { gateway: { pid, cpu } },
+      self: 0,
+      machine: null,
+    });
+    // 3 threads: up to 30 ms of the process's time may be its threads' rounding.
+    const rounded = cpuUsed(
+      at(100, [
+        [10, 50],
+        [11, 40],
+        [12, 0],
+      ]),
+      at(300, [
+        [10, 120],
+        [11, 150],
+        [12, 5],
+      ]),
+    );
+    expect(rounded.threads.gateway!.ended).to.equal(0);
+    const ended = cpuUsed(
+      at(100, [
+        [10, 50],
+        [11, 40],
+        [12, 0],
+      ]),
+      at(400, [
+        [10, 120],
+        [11, 150],
+        [12, 5],
+      ]),
+    );
+    expect(ended.threads.gateway!.ended).to.equal(300 - (70 + 110 + 5));
+    expect(ended.machineBusyMs).to.equal(null);
+    expect(ended.machineBusyShare).to.equal(null);
+    // A new gateway process: its threads count from zero, not from the old one's.
+    const restarted = cpuUsed(
+      at(100, [[10, 50]]),
+      at(
+        30,
+        [
+          [20, 25],
+          [21, 5],
+        ],
+        20,
+      ),
+    );
+    expect(restarted.threads.gateway).to.deep.include({ main: 25, others: [5] });
+  });
+
+  it("counts LevelDB's logged write stops, and nothing else, in its LOG", () => {
+    const log = [
+      "2026/11/27-01:56:06.488227 7f6f4d7fa6c0 Level-0 table #5: started",
+      "2026/11/27-01:56:06.500795 7f6f4d7fa6c0 Level-0 table #5: 779398 bytes OK",
+      "2026/11/27-01:56:17.331665 7f6f4fbff6c0 Current memtable full; waiting...",
+      "2026/11/27-01:56:18.001000 7f6f4fbff6c0 Too many L0 files; waiting...",
+      "2026/11/27-01:56:19.118548 7f6f4f3fe6c0 Current memtable full; waiting...",
+      "2026/11/27-01:57:52.403494 7f7acabfc6c0 Compacting 1@1 + 1@2 files",
+      "",
+    ].join("\n");
+    expect(writeStallsIn(log)).to.equal(3);
+    expect(writeStallsIn("")).to.equal(0);
+  });
 });
 
 const linux = process.platform === "linux";
@@ -109,16 +175,21 @@ const BURN = `
   parentPort.postMessage(x);
 `;
 
-/** Runs a worker thread until it has used `ms` of CPU, and `then` while its thread is still there. */
-function burnInWorker<T>(ms: number, then: () => T): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(BURN, { eval: true, workerData: { ms } });
+/**
+ * Runs a worker thread until it has used `ms` of CPU, and `then` while its thread is still there;
+ * `meanwhile` runs from its start.
+ */
+async function burnInWorker<T>(ms: number, then: () => T, meanwhile?: () => Promise<void>): Promise<T> {
+  const worker = new Worker(BURN, { eval: true, workerData: { ms } });
+  const done = new Promise<T>((resolve, reject) => {
     worker.once("message", () => {
       const result = then();
       void worker.terminate().then(() => resolve(result), reject);
     });
     worker.once("error", reject);
   });
+  await meanwhile?.();
+  return done;
 }
 
 /** Keeps this thread busy until process.cpuUsage() has counted `ms` more. */
@@ -182,8 +253,19 @@ function burnHere(ms: number): void {
   });
 
   it("waits until a process is quiet, and fails for one that is gone", async () => {
-    const waited = await waitUntilQuiet(5, process.pid);
-    expect(waited).to.be.within(0.4, 5.5);
+    // Idle: done after the first half second, by /proc and by process.cpuUsage().
+    expect(await waitUntilQuiet(5, process.pid)).to.be.within(0.4, 2);
+    expect(await waitUntilQuiet(5)).to.be.within(0.4, 2);
+    // Busy on a worker thread for 1.5 s of CPU: not quiet before it is done.
+    let waited = 0;
+    await burnInWorker(
+      1500,
+      () => undefined,
+      async () => {
+        waited = await waitUntilQuiet(10, process.pid);
+      },
+    );
+    expect(waited).to.be.at.least(1);
     const pidMax = Number(readFileSync("/proc/sys/kernel/pid_max", "utf8"));
     let failure: unknown;
     await waitUntilQuiet(5, pidMax).catch((error: unknown) => (failure = error));
