@@ -2,12 +2,13 @@
  * The baseline, from its own process: the usual EVM design, one `NaiveEventLog.recordEvent`
  * transaction per event, sent through the same `hardhat node` by `senders` of its unlocked accounts
  * at once for `seconds` (each waits for its receipt, as an API that confirms writes must). Prints
- * one JSON line with the events recorded, the gas they used and the CPU the watched processes, this
- * one and the whole machine used meanwhile.
+ * one JSON line with the events recorded, the gas they used, the time from sending each to its
+ * receipt, and the CPU the watched processes, this one and the whole machine used meanwhile.
  */
 import { Contract, JsonRpcProvider } from "ethers";
 
 import { cpuSnapshot, cpuUsed } from "../lib/cpu";
+import { quantile } from "../lib/report";
 
 interface Input {
   rpc: string;
@@ -28,6 +29,8 @@ async function main(): Promise<void> {
   const provider = new JsonRpcProvider(input.rpc, undefined, { staticNetwork: true, batchMaxCount: 1 });
   let events = 0;
   let gas = 0n;
+  /** Each recorded event's time from sending its transaction to its receipt, ms. */
+  const confirmed: number[] = [];
   const errors: Record<string, number> = {};
   const cpuBefore = cpuSnapshot(input.watch);
   const started = performance.now();
@@ -40,8 +43,10 @@ async function main(): Promise<void> {
       while (performance.now() < until) {
         const json = input.eventJson.replace("__N__", String(n++));
         try {
+          const sent = performance.now();
           const tx = await log.getFunction("recordEvent")(input.batchId, json);
           const receipt = await tx.wait();
+          confirmed.push(performance.now() - sent);
           gas += receipt!.gasUsed;
           events++;
         } catch (error) {
@@ -60,6 +65,13 @@ async function main(): Promise<void> {
       seconds,
       eventsPerSecond: events / seconds,
       gasPerEvent: events > 0 ? Number(gas) / events : NaN,
+      confirmMs: {
+        p50: quantile(
+          confirmed.sort((a, b) => a - b),
+          0.5,
+        ),
+        p99: quantile(confirmed, 0.99),
+      },
       errors,
       cpu,
     }),

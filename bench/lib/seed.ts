@@ -58,6 +58,8 @@ export interface Seeder {
   serials: string[];
   /** Events stored so far. */
   events(): number;
+  /** Bytes (UTF-8) of the canonical JSON of the events stored so far: the data itself, before any store. */
+  eventBytes(): number;
   /**
    * Adds events until `total` are stored, then anchors them (real Anchorer, real chain) and waits
    * for the indexer. The first `realSubmissions` submissions go through IngestService.
@@ -132,6 +134,7 @@ function serialsOf(csv: string): string[] {
 
 class Loader implements Seeder {
   private stored = 0;
+  private storedBytes = 0;
   private readonly timeBase = Date.now() - 2 * 86_400_000;
   private signer: Wallet | null = null;
   private custody: Map<string, BatchState> | null = null;
@@ -148,6 +151,10 @@ class Loader implements Seeder {
 
   events(): number {
     return this.stored;
+  }
+
+  eventBytes(): number {
+    return this.storedBytes;
   }
 
   async grow(total: number): Promise<GrowResult> {
@@ -289,6 +296,8 @@ class Loader implements Seeder {
     const { store, ledger, registry } = this.gateway;
     const org = this.producer;
     const texts = events.map((event) => canonicalize(event));
+    // Every stored submission is built here once: the loader's, and IngestService's to compare.
+    for (const text of texts) this.storedBytes += Buffer.byteLength(text);
     const eventIds = texts.map((text) => `0x${sha256Hex(text)}`);
     const tree = submissionTree(eventIds);
     const digest = submissionDigest(ledger.domain, {

@@ -210,7 +210,12 @@ export async function scale(options: ScaleOptions): Promise<Figure[]> {
         value: storeBytes / 2 ** 20,
         unit: "MB",
         target: null,
-        baseline: null,
+        baseline: {
+          what: "the events' canonical JSON alone (the texts their ids hash), uncompressed",
+          value: seeder.eventBytes() / 2 ** 20,
+          unit: "MB",
+          ratio: storeBytes / seeder.eventBytes(),
+        },
         note: `${Math.round(storeBytes / total)} bytes per event (journal, event index, proofs), LevelDB as left by the loader`,
       },
       {
