@@ -58,6 +58,7 @@ async function main(): Promise<void> {
   );
   const seconds = (performance.now() - started) / 1000;
   const cpu = cpuUsed(cpuBefore, cpuSnapshot(input.watch));
+  confirmed.sort((a, b) => a - b);
   provider.destroy();
   console.log(
     JSON.stringify({
@@ -65,13 +66,7 @@ async function main(): Promise<void> {
       seconds,
       eventsPerSecond: events / seconds,
       gasPerEvent: events > 0 ? Number(gas) / events : NaN,
-      confirmMs: {
-        p50: quantile(
-          confirmed.sort((a, b) => a - b),
-          0.5,
-        ),
-        p99: quantile(confirmed, 0.99),
-      },
+      confirmMs: { p50: quantile(confirmed, 0.5), p99: quantile(confirmed, 0.99) },
       errors,
       cpu,
     }),

@@ -205,8 +205,8 @@ export async function waitUntilQuiet(maxSeconds: number, pid?: number): Promise<
 /**
  * How many times a LevelDB database stopped its writers, from the text of its `LOG` (since it was
  * opened): "Current memtable full; waiting..." (the memtable before is still being written out) and
- * "Too many L0 files; waiting...". Under ingest that is CPU time nobody can use: the writes, the
- * group commit and every 202 wait. Not counted: the 1 ms LevelDB sleeps a write from 8 level-0
+ * "Too many L0 files; waiting...". Under ingest the writes, the group commit and every 202 wait
+ * meanwhile. Not counted: the 1 ms LevelDB sleeps a write from 8 level-0
  * tables on, which it does not log. A database shares its one background thread with every other
  * LevelDB database in the process.
  */
