@@ -11,7 +11,7 @@ import { ChainUnavailableError } from "../chain/errors";
 import { batchUri } from "../domain/digital-link";
 import type { MerkleTree } from "../domain/merkle";
 import { keys } from "../store/keys";
-import { completeRecords, readRecords, withBodies } from "../store/events";
+import { completeRecords, readRecords, submissionInfoOf, withBodies } from "../store/events";
 import type { BatchRecord, EventRecord, OrgRecord, SubmissionAnchor, SubmissionInfo } from "../store/records";
 import type { Store } from "../store/store";
 import { EVIDENCE_FORMAT, type BatchEvidence, type EvidenceBundle, type SubmissionEvidence } from "../verify/bundle";
@@ -76,11 +76,11 @@ export class EvidenceService {
             const slice = seqs.slice(from, from + SUBMISSIONS_AT_ONCE);
             const read = await this.submissions(slice, (seq) => !digestBySeq.has(seq));
             slice.forEach((seq, i) => {
-              const { evidence, tree } = read[i]!;
+              const { evidence, info, tree } = read[i]!;
               if (evidence) {
                 submissions[evidence.id] = evidence;
                 digestBySeq.set(seq, evidence.id);
-                infos.set(seq, { orgId: evidence.organisation.orgId, acceptedAt: evidence.acceptedAt });
+                infos.set(seq, info);
               }
               for (const at of positions.get(seq)!) proofs[at] = tree.proof(stored[at]!.index);
             });
@@ -141,13 +141,13 @@ export class EvidenceService {
   }
 
   /**
-   * The trees of submissions `seqs`, in that order, and the evidence of those `wanted` (headers,
-   * then their anchors and organisations: batched reads); null for the others.
+   * The trees and infos of submissions `seqs`, in that order, and the evidence of those `wanted`
+   * (headers, then their anchors and organisations: batched reads); null for the others.
    */
   private async submissions(
     seqs: readonly number[],
     wanted: (seq: number) => boolean,
-  ): Promise<{ evidence: SubmissionEvidence | null; tree: MerkleTree }[]> {
+  ): Promise<{ evidence: SubmissionEvidence | null; info: SubmissionInfo; tree: MerkleTree }[]> {
     if (seqs.length === 0) return [];
     const { store, queries } = this.deps;
     const needed = seqs.filter(wanted);
@@ -169,7 +169,8 @@ export class EvidenceService {
     const orgs = (await store.orgs.getMany(orgIds.map((orgId) => keys.org(orgId)))) as (OrgRecord | undefined)[];
     const orgById = new Map(orgIds.map((orgId, i) => [orgId, orgs[i]]));
     return reads.map(({ header: record, tree }, i) => {
-      if (!anchors.has(seqs[i]!)) return { evidence: null, tree };
+      const info = submissionInfoOf(record);
+      if (!anchors.has(seqs[i]!)) return { evidence: null, info, tree };
       const org = orgById.get(record.orgId);
       const anchor = anchors.get(seqs[i]!);
       const evidence: SubmissionEvidence = {
@@ -192,7 +193,7 @@ export class EvidenceService {
             }
           : null,
       };
-      return { evidence, tree };
+      return { evidence, info, tree };
     });
   }
 }
