@@ -1,5 +1,5 @@
 import { subtask } from "hardhat/config";
-import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
+import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, TASK_TEST_GET_TEST_FILES } from "hardhat/builtin-tasks/task-names";
 import type { HardhatUserConfig } from "hardhat/config";
 import "@nomicfoundation/hardhat-toolbox";
 
@@ -21,6 +21,9 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string
   }
   return { compilerPath: require.resolve("solc/soljson.js"), isSolcJs: true, version: SOLC_VERSION, longVersion };
 });
+
+// Test files in one order everywhere: Hardhat lists them as the file system does, unsorted.
+subtask(TASK_TEST_GET_TEST_FILES, async (_args, _hre, runSuper) => ((await runSuper()) as string[]).sort());
 
 const config: HardhatUserConfig = {
   solidity: {

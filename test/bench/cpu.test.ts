@@ -254,8 +254,9 @@ function burnHere(ms: number): void {
 
   it("waits until a process is quiet, and fails for one that is gone", async () => {
     // Idle: done after the first half second, by /proc and by process.cpuUsage().
-    expect(await waitUntilQuiet(5, process.pid)).to.be.within(0.4, 2);
-    expect(await waitUntilQuiet(5)).to.be.within(0.4, 2);
+    // (Up to 5 s: the test process may still be busy from earlier files, e.g. collecting garbage.)
+    expect(await waitUntilQuiet(8, process.pid)).to.be.within(0.4, 5);
+    expect(await waitUntilQuiet(8)).to.be.within(0.4, 5);
     // Busy on a worker thread for 1.5 s of CPU: not quiet before it is done.
     let waited = 0;
     await burnInWorker(

@@ -112,6 +112,8 @@ describe("regulator dashboard in a browser (chromium)", function () {
     for (const chart of ["inspection-pass-rate", "anchoring-lag"]) {
       await page.locator(`figure[data-chart="${chart}"] svg[role="img"]`).waitFor();
     }
+    // The table has its own request, not awaited with the charts'.
+    await page.locator("#organisations-table tbody tr").nth(9).waitFor();
     expect(await page.locator("#organisations-table tbody tr").count()).to.equal(10);
     await shot("dashboard-signed-in");
   });

@@ -253,7 +253,11 @@ export function dateIn(offsetDays: number, now = new Date()): string {
   return new Date(now.getTime() + offsetDays * DAY_MS).toISOString().slice(0, 10);
 }
 
-/** An event time in China Standard Time on the day `dateIn(offsetDays)`, as a factory records it. */
+/**
+ * An event time in China Standard Time on the day `dateIn(offsetDays)`, as a factory records it.
+ * `dateIn` is a UTC date, eight hours behind China's: on day 0, an hour past the UTC hour + 8 lies
+ * in the future, which the gateway refuses. Use earlier days, or hours that are past anyway.
+ */
 export function cstTime(offsetDays: number, hour: number, minute = 0, now = new Date()): string {
   const hh = String(hour).padStart(2, "0");
   const mm = String(minute).padStart(2, "0");
@@ -339,13 +343,15 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 }
 
 /**
- * Waits until the gateway is at rest: every submission anchored, no anchor in flight and the
- * indexer at the chain head. Only then does the store stay unchanged while nothing is sent.
+ * Waits until the gateway is at rest: no hold being put on-chain, every submission anchored, no
+ * anchor in flight and the indexer at the chain head. Only then does the store stay unchanged while
+ * nothing is sent.
  */
 export async function quiesce(gateway: Gateway, timeoutMs = 15_000): Promise<void> {
   await waitFor(
     "the gateway to settle",
     async () => {
+      await gateway.holds.settled();
       const pending = await gateway.anchorer.pendingCount();
       const inFlight = await gateway.store.journal.get(keys.anchorInFlight());
       const lag = await gateway.indexer.lag();

@@ -240,8 +240,12 @@ describe("HTTP connection limits: slow clients, oversized bodies, idle and keep-
     const started = Date.now();
     idle = await Promise.all(Array.from({ length: IDLE_CONNECTIONS }, () => connect(port)));
     expect(Date.now() - started, "time to open the idle connections").to.be.below(15_000);
-    const still = idle.filter((conn) => conn.closedAt === null).length;
-    expect(still, "idle connections open").to.equal(IDLE_CONNECTIONS);
+    // None is dropped early to make room (headersTimeout closes them all later: a slow machine may
+    // get there before this test ends, so a connection closed after it is not counted here).
+    const droppedEarly = () =>
+      idle.filter((conn) => conn.closedAt !== null && conn.closedAt - conn.connectedAt < HEADERS_TIMEOUT_MS - 1_000)
+        .length;
+    expect(droppedEarly(), "idle connections dropped before headersTimeout").to.equal(0);
 
     const began = Date.now();
     const health = await request(`GET /healthz HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
@@ -260,38 +264,39 @@ describe("HTTP connection limits: slow clients, oversized bodies, idle and keep-
     inspector = { ...inspector, apiKey: JSON.parse(rotated.response.body).apiKey as string };
     expect(Date.now() - began, "time to serve three requests").to.be.below(5_000);
     // The idle connections were not dropped to make room.
-    expect(idle.filter((conn) => conn.closedAt === null).length, "idle connections still open").to.equal(
-      IDLE_CONNECTIONS,
-    );
+    expect(droppedEarly(), "idle connections dropped before headersTimeout").to.equal(0);
   });
 
   it("closes an idle keep-alive connection after keepAliveTimeout, and keeps it for reuse until then", async function () {
     const conns = await Promise.all(Array.from({ length: 20 }, () => connect(port)));
     const get = `GET /healthz HTTP/1.1\r\nHost: ${host}\r\n\r\n`;
     await Promise.all(conns.map((conn) => write(conn, get)));
-    await Promise.all(conns.map((conn) => responseOn(conn, 10_000)));
+    /** When each connection's first response had arrived: its idle time starts before that. */
+    const answeredAt = new Map<Connection, number>();
+    await Promise.all(conns.map(async (conn) => answeredAt.set(conn, (await responseOn(conn, 10_000), Date.now()))));
     for (const conn of conns) {
       const first = responseIn(conn.received)!;
       expect(first.status).to.equal(200);
       expect(first.headers.connection).to.equal("keep-alive");
     }
     // Reused within the timeout: a second request on the same connection is served.
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await new Promise((resolve) => setTimeout(resolve, 300));
     const reused = conns[0]!;
     reused.received = Buffer.alloc(0);
+    const resentAt = Date.now();
     await write(reused, get);
     expect((await responseOn(reused, 10_000)).status).to.equal(200);
-    const idleSince = Date.now();
+    const reansweredAt = Date.now();
     // Then left idle: closed by the server after keepAliveTimeout (Node adds up to a second).
-    const lifetimes = await Promise.all(
-      conns.map(async (conn) => {
-        await closedWithin(conn, 30_000, "an idle keep-alive connection");
-        return conn.closedAt! - (conn === reused ? idleSince : conn.connectedAt);
-      }),
-    );
-    for (const ms of lifetimes) {
-      expect(ms, "idle time before the server closed the keep-alive connection").to.be.within(
+    // Idle from its last response's sending: after the connection's start (or the second request's
+    // sending), before its arrival here. So at least the timeout from the one, at most from the other.
+    await Promise.all(conns.map((conn) => closedWithin(conn, 30_000, "an idle keep-alive connection")));
+    for (const conn of conns) {
+      const since = conn === reused ? [resentAt, reansweredAt] : [conn.connectedAt, answeredAt.get(conn)!];
+      expect(conn.closedAt! - since[0]!, "idle time before the server closed the keep-alive connection").to.be.at.least(
         KEEP_ALIVE_TIMEOUT_MS - 500,
+      );
+      expect(conn.closedAt! - since[1]!, "idle time before the server closed the keep-alive connection").to.be.at.most(
         KEEP_ALIVE_TIMEOUT_MS + 2_500,
       );
     }
