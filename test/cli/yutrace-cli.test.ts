@@ -705,6 +705,7 @@ describe("yutrace CLI against a real gateway", function () {
       const imports = path.join(dir, "garments", "imports");
       // The state file, not a temporary one its last save may have left behind.
       const state = (await readdir(imports)).find((name) => name.endsWith(".json"));
+      expect(state, "the import's state file").to.be.a("string");
       expect(JSON.parse(await readFile(path.join(imports, state!), "utf8")).recorded.length).to.be.at.least(4);
 
       const rerun = await ok("garments", ["import", file, "--sign-locally", "--chunk", "50"]);
