@@ -22,8 +22,12 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string
   return { compilerPath: require.resolve("solc/soljson.js"), isSolcJs: true, version: SOLC_VERSION, longVersion };
 });
 
-// Test files in one order everywhere: Hardhat lists them as the file system does, unsorted.
-subtask(TASK_TEST_GET_TEST_FILES, async (_args, _hre, runSuper) => ((await runSuper()) as string[]).sort());
+// All test files in one order everywhere: Hardhat lists them as the file system does, unsorted.
+// Files named on the command line run in the order given.
+subtask(TASK_TEST_GET_TEST_FILES, async (args: { testFiles: string[] }, _hre, runSuper) => {
+  const files = (await runSuper()) as string[];
+  return args.testFiles.length === 0 ? files.sort() : files;
+});
 
 const config: HardhatUserConfig = {
   solidity: {

@@ -5,8 +5,8 @@
  *   the same load, not counted), cycling through `paths`;
  * - `sequential`: `count` requests one after another on one kept-alive connection (after `warmup`
  *   not counted), each timed from send to last byte. With node:http, not fetch: undici's fetch
- *   added 0.5-1 ms to a 100 KB page's p50 and 2-4 ms to its p99 (client-side work and garbage, on
- *   the two cores the gateway has), which the figures are not about.
+ *   added ~0.4 ms on average to a 100 KB page's p50 and 2-4 ms to its p99 (client-side work and
+ *   garbage, on the two cores the gateway has), which the figures are not about.
  * Every job fails the driver on a connection error or an unexpected status, so a figure can never be
  * made of 404s. With `gatewayPid`, each result also has the CPU time the gateway process spent per
  * request (Linux /proc), which other load on the machine hardly moves.
@@ -132,14 +132,24 @@ function get(
   agent: http.Agent,
 ): Promise<{ status: number; bytes: number }> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { headers, agent, timeout: 30_000 }, (res) => {
+    // 30 s for the whole answer, as fetch had with AbortSignal.timeout (a request's `timeout` is idle time).
+    const deadline = setTimeout(() => req.destroy(new Error(`no whole answer from ${url} in 30 s`)), 30_000);
+    const req = http.get(url, { headers, agent }, (res) => {
       let bytes = 0;
       res.on("data", (chunk: Buffer) => (bytes += chunk.length));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, bytes }));
-      res.on("error", reject);
+      res.on("end", () => {
+        clearTimeout(deadline);
+        resolve({ status: res.statusCode ?? 0, bytes });
+      });
+      res.on("error", (error) => {
+        clearTimeout(deadline);
+        reject(error);
+      });
     });
-    req.on("timeout", () => req.destroy(new Error(`no answer from ${url} in 30 s`)));
-    req.on("error", reject);
+    req.on("error", (error) => {
+      clearTimeout(deadline);
+      reject(error);
+    });
   });
 }
 

@@ -351,7 +351,14 @@ export async function quiesce(gateway: Gateway, timeoutMs = 15_000): Promise<voi
   await waitFor(
     "the gateway to settle",
     async () => {
-      await gateway.holds.settled();
+      // A hold retried with backoff can take long: look again (and at the deadline) after a second.
+      let timer: NodeJS.Timeout | undefined;
+      const settled = await Promise.race([
+        gateway.holds.settled().then(() => true),
+        new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), 1_000))),
+      ]);
+      clearTimeout(timer);
+      if (!settled) return undefined;
       const pending = await gateway.anchorer.pendingCount();
       const inFlight = await gateway.store.journal.get(keys.anchorInFlight());
       const lag = await gateway.indexer.lag();

@@ -42,8 +42,11 @@ function loopbackBufferBytes(): number {
   return field("tcp_wmem", 2, 4 << 20) + field("tcp_rmem", 1, 128 << 10);
 }
 
-/** Entries of ~1 KB: at least 16 MB, and four times what the connection can hold. */
-const ENTRIES = Math.max(16_000, Math.ceil((4 * loopbackBufferBytes()) / 1000 / 1000) * 1000);
+/** Entries of ~1 KB: at least 16 MB, and four times what the connection can hold, up to 64 MB. */
+const WANTED = Math.max(16_000, Math.ceil((4 * loopbackBufferBytes()) / 1000 / 1000) * 1000);
+const ENTRIES = Math.min(WANTED, 64_000);
+/** Whether a client that stops reading stops the backup here (not on hosts with huge TCP buffers). */
+const STALLS = WANTED === ENTRIES;
 
 describe("GET /api/v1/admin/backup", function () {
   let dir: string;
@@ -112,6 +115,7 @@ describe("GET /api/v1/admin/backup", function () {
   });
 
   it("waits for a client that stops reading (409 backup_running meanwhile), and lets go of one that leaves", async function () {
+    if (!STALLS) this.skip(); // this host's TCP buffers would hold more than a 64 MB backup
     const mark = logged.length;
     const slow = await get("admin");
     expect(slow.statusCode).to.equal(200);
@@ -133,6 +137,7 @@ describe("GET /api/v1/admin/backup", function () {
   });
 
   it("lets go of a client that reads nothing for the idle time, freeing the snapshot for the next backup", async function () {
+    if (!STALLS) this.skip(); // this host's TCP buffers would hold more than a 64 MB backup
     const warnings: string[] = [];
     const quiet = {
       info: () => undefined,

@@ -293,8 +293,9 @@ describe("HTTP connection limits: slow clients, oversized bodies, idle and keep-
     await Promise.all(conns.map((conn) => closedWithin(conn, 30_000, "an idle keep-alive connection")));
     for (const conn of conns) {
       const since = conn === reused ? [resentAt, reansweredAt] : [conn.connectedAt, answeredAt.get(conn)!];
+      // (Measured from before the server's timer could start, so only timer rounding needs a margin.)
       expect(conn.closedAt! - since[0]!, "idle time before the server closed the keep-alive connection").to.be.at.least(
-        KEEP_ALIVE_TIMEOUT_MS - 500,
+        KEEP_ALIVE_TIMEOUT_MS - 100,
       );
       expect(conn.closedAt! - since[1]!, "idle time before the server closed the keep-alive connection").to.be.at.most(
         KEEP_ALIVE_TIMEOUT_MS + 2_500,
