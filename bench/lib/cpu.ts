@@ -92,6 +92,12 @@ export function machineCpu(): MachineCpu | null {
   }
 }
 
+/** CPU milliseconds (user + system) this process used so far: process.cpuUsage, which works everywhere. */
+function selfCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
 /** CPU readings of some processes by name, and of the machine, at one moment (plain JSON). */
 export interface CpuSnapshot {
   /** CPU milliseconds of each watched process, summed over the pids given for it (null if one could not be read). */
@@ -115,8 +121,7 @@ export function cpuSnapshot(watch: Record<string, number[]>): CpuSnapshot {
     }
     processes[name] = pids.length === 0 ? null : sum;
   }
-  const { user, system } = process.cpuUsage();
-  return { processes, threads, self: (user + system) / 1000, machine: machineCpu() };
+  return { processes, threads, self: selfCpuMs(), machine: machineCpu() };
 }
 
 /** What was used between two snapshots: CPU ms by process (and `self`), by thread, and the machine's. */
@@ -186,10 +191,7 @@ export function cpuUsed(before: CpuSnapshot, after: CpuSnapshot): CpuUsed {
 export async function waitUntilQuiet(maxSeconds: number, pid?: number): Promise<number> {
   const started = performance.now();
   const cpuMs = (): number => {
-    if (pid === undefined) {
-      const { user, system } = process.cpuUsage();
-      return (user + system) / 1000;
-    }
+    if (pid === undefined) return selfCpuMs();
     const ms = processCpuMs(pid);
     if (ms === null) throw new Error(`process ${pid} is gone (or its CPU time cannot be read)`);
     return ms;
