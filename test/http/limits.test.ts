@@ -273,7 +273,12 @@ describe("HTTP connection limits: slow clients, oversized bodies, idle and keep-
     await Promise.all(conns.map((conn) => write(conn, get)));
     /** When each connection's first response had arrived: its idle time starts before that. */
     const answeredAt = new Map<Connection, number>();
-    await Promise.all(conns.map(async (conn) => answeredAt.set(conn, (await responseOn(conn, 10_000), Date.now()))));
+    await Promise.all(
+      conns.map(async (conn) => {
+        await responseOn(conn, 10_000);
+        answeredAt.set(conn, Date.now());
+      }),
+    );
     for (const conn of conns) {
       const first = responseIn(conn.received)!;
       expect(first.status).to.equal(200);
